@@ -1,0 +1,370 @@
+"""libvirt backend: one connection per URI, turned into our records and our one error type."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import libvirt
+
+from tuivirt.backends.domxml import domain_kind_and_arch
+from tuivirt.errors import GuestError, HostError
+from tuivirt.model import Guest, GuestState, Network, version_string
+
+_STATES: dict[int, GuestState] = {
+    libvirt.VIR_DOMAIN_NOSTATE: GuestState.UNKNOWN,
+    libvirt.VIR_DOMAIN_RUNNING: GuestState.RUNNING,
+    libvirt.VIR_DOMAIN_BLOCKED: GuestState.RUNNING,
+    libvirt.VIR_DOMAIN_PAUSED: GuestState.PAUSED,
+    libvirt.VIR_DOMAIN_SHUTDOWN: GuestState.STOPPING,
+    libvirt.VIR_DOMAIN_SHUTOFF: GuestState.SHUTOFF,
+    libvirt.VIR_DOMAIN_CRASHED: GuestState.CRASHED,
+    libvirt.VIR_DOMAIN_PMSUSPENDED: GuestState.SUSPENDED,
+}
+_DETAIL = {libvirt.VIR_DOMAIN_BLOCKED: "blocked", libvirt.VIR_DOMAIN_SHUTDOWN: "shutting down"}
+
+EVENT_NAMES = {
+    libvirt.VIR_DOMAIN_EVENT_DEFINED: "defined",
+    libvirt.VIR_DOMAIN_EVENT_UNDEFINED: "undefined",
+    libvirt.VIR_DOMAIN_EVENT_STARTED: "started",
+    libvirt.VIR_DOMAIN_EVENT_SUSPENDED: "suspended",
+    libvirt.VIR_DOMAIN_EVENT_RESUMED: "resumed",
+    libvirt.VIR_DOMAIN_EVENT_STOPPED: "stopped",
+    libvirt.VIR_DOMAIN_EVENT_SHUTDOWN: "shutdown",
+    libvirt.VIR_DOMAIN_EVENT_PMSUSPENDED: "pmsuspended",
+    libvirt.VIR_DOMAIN_EVENT_CRASHED: "crashed",
+}
+CLOSE_REASONS = {
+    libvirt.VIR_CONNECT_CLOSE_REASON_ERROR: "connection error",
+    libvirt.VIR_CONNECT_CLOSE_REASON_EOF: "the daemon closed the connection",
+    libvirt.VIR_CONNECT_CLOSE_REASON_KEEPALIVE: "keepalive timed out (host not answering)",
+    libvirt.VIR_CONNECT_CLOSE_REASON_CLIENT: "closed by us",
+}
+
+#: (uuid, name, event name) -> None; called on the libvirt event-loop thread: post only.
+DomainEventCallback = Callable[[str, str, str], None]
+#: reason -> None; the connection closed under us.
+CloseCallback = Callable[[str], None]
+
+_loop_lock = threading.Lock()
+_loop_thread: threading.Thread | None = None
+
+
+def _ignore_error(_ctx: object, _err: object) -> None:
+    """libvirt prints every error on stderr by default; ours go through GuestError."""
+
+
+libvirt.registerErrorHandler(_ignore_error, None)
+
+
+def ensure_event_loop() -> None:
+    """Register libvirt's default event loop once per process and run it in a daemon thread.
+
+    Needed for domain events, keepalive and console streams. Must run before the first
+    connection that wants events is opened.
+    """
+    global _loop_thread
+    with _loop_lock:
+        if _loop_thread is not None:
+            return
+        libvirt.virEventRegisterDefaultImpl()
+
+        def run() -> None:
+            while True:
+                libvirt.virEventRunDefaultImpl()
+
+        _loop_thread = threading.Thread(target=run, name="libvirt-events", daemon=True)
+        _loop_thread.start()
+
+
+def event_loop_running() -> bool:
+    return _loop_thread is not None
+
+
+def _message(exc: libvirt.libvirtError) -> str:
+    return str(exc.get_error_message() or exc)
+
+
+def is_no_domain(exc: libvirt.libvirtError) -> bool:
+    return bool(exc.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN)
+
+
+class LibvirtEndpoint:
+    """A connection to one libvirt URI of a host."""
+
+    def __init__(self, host: str, uri: str, *, display_uri: str | None = None,
+                 read_only: bool = False) -> None:
+        self.host = host
+        self.uri = uri  # what we open (maybe a forwarded socket)
+        self.endpoint = display_uri or uri  # what the user configured
+        self.read_only = read_only
+        self.conn: libvirt.virConnect | None = None
+        self.driver = ""
+        self._facts: dict[str, tuple[str, str | None]] = {}  # uuid -> (kind, arch)
+        self._callback_ids: list[int] = []
+        self._network_callback_ids: list[int] = []
+        self._close_registered = False
+
+    # -- connection ---------------------------------------------------------------------
+    def open(self) -> None:
+        try:
+            opener = libvirt.openReadOnly if self.read_only else libvirt.open
+            self.conn = opener(self.uri)
+            self.driver = self.conn.getType()
+        except libvirt.libvirtError as exc:
+            self.conn = None
+            raise HostError(self.host, f"{self.endpoint}: {_message(exc)}") from None
+
+    def watch(self, on_event: DomainEventCallback, on_close: CloseCallback,
+              on_network_event: Callable[[str], None] | None = None,
+              keepalive: tuple[int, int] = (5, 3)) -> None:
+        """Subscribe to lifecycle events and the close callback (needs the event loop)."""
+        conn = self._require()
+        ensure_event_loop()
+
+        def lifecycle(_c: Any, dom: Any, event: int, _detail: int, _o: Any) -> None:
+            on_event(dom.UUIDString(), dom.name(), EVENT_NAMES.get(event, str(event)))
+
+        def closed(_c: Any, reason: int, _o: Any) -> None:
+            on_close(CLOSE_REASONS.get(reason, f"closed (reason {reason})"))
+
+        try:
+            self._callback_ids.append(conn.domainEventRegisterAny(
+                None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE, lifecycle, None))
+            if on_network_event is not None:
+                def network(_c: Any, net: Any, _event: int, _detail: int, _o: Any) -> None:
+                    on_network_event(net.name())
+
+                with contextlib.suppress(libvirt.libvirtError):  # not every driver has networks
+                    self._network_callback_ids.append(conn.networkEventRegisterAny(
+                        None, libvirt.VIR_NETWORK_EVENT_ID_LIFECYCLE, network, None))
+            conn.registerCloseCallback(closed, None)
+            self._close_registered = True
+            if "://" in self.uri and not self.uri.startswith("test:"):
+                with contextlib.suppress(libvirt.libvirtError):  # local drivers refuse it
+                    conn.setKeepAlive(*keepalive)
+        except libvirt.libvirtError as exc:
+            raise HostError(self.host, f"{self.endpoint}: {_message(exc)}") from None
+
+    def close(self) -> None:
+        conn, self.conn = self.conn, None
+        if conn is None:
+            return
+        # Deregister before closing, as virt-manager does, so no callback fires on a dead conn.
+        for cid in self._callback_ids:
+            with contextlib.suppress(libvirt.libvirtError):
+                conn.domainEventDeregisterAny(cid)
+        for cid in self._network_callback_ids:
+            with contextlib.suppress(libvirt.libvirtError):
+                conn.networkEventDeregisterAny(cid)
+        if self._close_registered:
+            with contextlib.suppress(libvirt.libvirtError):
+                conn.unregisterCloseCallback()
+        self._callback_ids.clear()
+        self._network_callback_ids.clear()
+        self._close_registered = False
+        with contextlib.suppress(libvirt.libvirtError):
+            conn.close()
+
+    def alive(self) -> bool:
+        try:
+            return self.conn is not None and bool(self.conn.isAlive())
+        except libvirt.libvirtError:
+            return False
+
+    def _require(self) -> libvirt.virConnect:
+        if self.conn is None:
+            raise HostError(self.host, f"{self.endpoint}: not connected")
+        return self.conn
+
+    # -- guests -------------------------------------------------------------------------
+    def _record(self, dom: libvirt.virDomain, *, autostart: bool | None = None,
+                persistent: bool | None = None) -> Guest:
+        uuid = dom.UUIDString()
+        facts = self._facts.get(uuid)
+        if facts is None:
+            facts = domain_kind_and_arch(dom.XMLDesc(0))
+            self._facts[uuid] = facts
+        state, max_mem_kib, _mem, vcpus, cpu_time = dom.info()
+        if autostart is None:
+            autostart = bool(dom.autostart())
+        if persistent is None:
+            persistent = bool(dom.isPersistent())
+        return Guest(
+            host=self.host, kind=facts[0], name=dom.name(), id=uuid,
+            state=_STATES.get(state, GuestState.UNKNOWN), state_detail=_DETAIL.get(state, ""),
+            vcpus=vcpus, memory_mib=max_mem_kib // 1024, autostart=autostart,
+            persistent=persistent, arch=facts[1], endpoint=self.endpoint,
+            cpu_time_ns=cpu_time,
+        )
+
+    def list_guests(self) -> list[Guest]:
+        conn = self._require()
+        try:
+            domains = conn.listAllDomains(0)
+            # Two cheap listings instead of 2N calls: matters over a remote link.
+            autostart = {d.UUIDString() for d in conn.listAllDomains(
+                libvirt.VIR_CONNECT_LIST_DOMAINS_AUTOSTART)}
+            transient = {d.UUIDString() for d in conn.listAllDomains(
+                libvirt.VIR_CONNECT_LIST_DOMAINS_TRANSIENT)}
+        except libvirt.libvirtError as exc:
+            raise HostError(self.host, f"{self.endpoint}: {_message(exc)}") from None
+        guests = []
+        for dom in domains:
+            uuid = dom.UUIDString()
+            try:
+                guests.append(self._record(dom, autostart=uuid in autostart,
+                                           persistent=uuid not in transient))
+            except libvirt.libvirtError as exc:
+                if not is_no_domain(exc):  # vanished while we listed: skip it
+                    raise HostError(self.host, f"{self.endpoint}: {_message(exc)}") from None
+        return guests
+
+    def lookup(self, uuid: str, *, refresh_facts: bool = False) -> Guest | None:
+        """The guest's current record, or None when it no longer exists."""
+        conn = self._require()
+        if refresh_facts:
+            self._facts.pop(uuid, None)
+        try:
+            return self._record(conn.lookupByUUIDString(uuid))
+        except libvirt.libvirtError as exc:
+            if is_no_domain(exc):
+                self._facts.pop(uuid, None)
+                return None
+            raise HostError(self.host, f"{self.endpoint}: {_message(exc)}") from None
+
+    def _domain(self, guest: Guest) -> libvirt.virDomain:
+        conn = self._require()
+        try:
+            return conn.lookupByUUIDString(guest.id)
+        except libvirt.libvirtError as exc:
+            raise GuestError(self.host, guest.name, _message(exc)) from None
+
+    def perform(self, guest: Guest, action: str, enable: bool = True) -> None:
+        dom = self._domain(guest)
+        try:
+            if action == "start":
+                dom.create()
+            elif action == "shutdown":
+                dom.shutdown()
+            elif action == "reboot":
+                dom.reboot(0)
+            elif action == "destroy":
+                dom.destroy()
+            elif action == "suspend":
+                dom.suspend()
+            elif action == "resume":
+                dom.resume()
+            elif action == "autostart":
+                dom.setAutostart(1 if enable else 0)
+            elif action == "undefine":
+                self._undefine(dom)
+            else:
+                raise GuestError(self.host, guest.name, f"unknown action {action!r}")
+        except libvirt.libvirtError as exc:
+            raise GuestError(self.host, guest.name, _message(exc)) from None
+
+    @staticmethod
+    def _undefine(dom: libvirt.virDomain) -> None:
+        # Keep NVRAM (it is the guest's data); drop metadata that would block the undefine.
+        flags = (libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE
+                 | libvirt.VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA
+                 | libvirt.VIR_DOMAIN_UNDEFINE_KEEP_NVRAM)
+        try:
+            dom.undefineFlags(flags)
+        except libvirt.libvirtError as exc:
+            if exc.get_error_code() not in (libvirt.VIR_ERR_NO_SUPPORT,
+                                            libvirt.VIR_ERR_INVALID_ARG):
+                raise
+            dom.undefine()
+
+    # -- XML ----------------------------------------------------------------------------
+    def dumpxml(self, guest: Guest, *, inactive: bool = False) -> str:
+        dom = self._domain(guest)
+        flags = libvirt.VIR_DOMAIN_XML_INACTIVE if inactive else 0
+        try:
+            return str(dom.XMLDesc(flags))
+        except libvirt.libvirtError as exc:
+            raise GuestError(self.host, guest.name, _message(exc)) from None
+
+    def define(self, xml: str) -> Guest:
+        """Define (or redefine) a domain, with libvirt's schema validation."""
+        conn = self._require()
+        try:
+            dom = conn.defineXMLFlags(xml, libvirt.VIR_DOMAIN_DEFINE_VALIDATE)
+        except libvirt.libvirtError as exc:
+            raise GuestError(self.host, None, _message(exc)) from None
+        self._facts.pop(dom.UUIDString(), None)
+        return self._record(dom)
+
+    def define_network(self, xml: str) -> str:
+        conn = self._require()
+        try:
+            flags = getattr(libvirt, "VIR_NETWORK_DEFINE_VALIDATE", 0)
+            net = conn.networkDefineXMLFlags(xml, flags)
+        except libvirt.libvirtError as exc:
+            raise GuestError(self.host, None, _message(exc)) from None
+        return str(net.name())
+
+    # -- networks -----------------------------------------------------------------------
+    def list_networks(self) -> list[Network]:
+        conn = self._require()
+        try:
+            nets = conn.listAllNetworks(0)
+            result = []
+            for net in nets:
+                try:
+                    bridge: str | None = net.bridgeName()
+                except libvirt.libvirtError:
+                    bridge = None
+                result.append(Network(
+                    host=self.host, name=net.name(), uuid=net.UUIDString(),
+                    active=bool(net.isActive()), autostart=bool(net.autostart()),
+                    persistent=bool(net.isPersistent()), bridge=bridge,
+                    endpoint=self.endpoint))
+            return result
+        except libvirt.libvirtError as exc:
+            if exc.get_error_code() == libvirt.VIR_ERR_NO_SUPPORT:
+                return []
+            raise HostError(self.host, f"{self.endpoint}: {_message(exc)}") from None
+
+    # -- facts --------------------------------------------------------------------------
+    def facts(self) -> dict[str, Any]:
+        """Versions, whether KVM is usable, and the CPU's virtualisation flags."""
+        conn = self._require()
+        out: dict[str, Any] = {"driver": self.driver}
+        try:
+            out["libvirt_version"] = version_string(conn.getLibVersion())
+            out["hypervisor_version"] = version_string(conn.getVersion())
+        except libvirt.libvirtError as exc:
+            out["hypervisor_version"] = f"unknown ({_message(exc)})"
+        try:
+            caps = conn.getCapabilities()
+            from lxml import etree
+
+            tree = etree.fromstring(caps.encode())
+            flags = {f.get("name") for f in tree.iterfind("host/cpu/feature")}
+            out["cpu_virt_flags"] = sorted(str(f) for f in flags & {"vmx", "svm"})
+            out["kvm_capable"] = bool(tree.xpath("guest/arch/domain[@type='kvm']"))
+        except libvirt.libvirtError:
+            pass
+        if self.driver == "QEMU":
+            try:
+                conn.getDomainCapabilities(None, None, None, "kvm", 0)
+                out["kvm_usable"] = True
+            except libvirt.libvirtError as exc:
+                out["kvm_usable"] = False
+                out["kvm_reason"] = _message(exc)
+        return out
+
+
+@contextlib.contextmanager
+def opened(host: str, uri: str) -> Iterator[LibvirtEndpoint]:
+    endpoint = LibvirtEndpoint(host, uri)
+    endpoint.open()
+    try:
+        yield endpoint
+    finally:
+        endpoint.close()

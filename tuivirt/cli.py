@@ -1,0 +1,379 @@
+"""Command line: subcommands over the same sessions and inventory as the UI.
+
+Exit codes: 0 success; 1 an action (or a host) failed, each target's outcome printed;
+2 usage or config error. Nothing here imports Textual: `tuivirt list` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TextIO
+
+from tuivirt import __version__
+from tuivirt.config import Config, load_config
+from tuivirt.errors import AddressError, ConfigError, TuivirtError
+from tuivirt.model import DOCKER, LIBVIRT_KINDS, Guest, GuestState
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+#: action -> (past tense for outcome lines, needs confirmation)
+LIFECYCLE = {
+    "start": ("started", False),
+    "shutdown": ("shutdown requested", False),
+    "reboot": ("reboot requested", False),
+    "destroy": ("destroyed (forced off)", True),
+    "suspend": ("suspended", False),
+    "resume": ("resumed", False),
+    "autostart": ("autostart set", False),
+    "undefine": ("undefined", True),
+}
+LIST_FIELDS = ("host", "kind", "name", "state", "vcpus", "memory_mib", "autostart",
+               "persistent", "id", "arch", "image", "address", "state_detail")
+
+
+class UsageError(TuivirtError):
+    """Bad arguments that argparse cannot see (unknown host, kind, state...)."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tuivirt",
+        description="One console for every VM and container on every host. "
+                    "With no command, opens the full-screen view.")
+    parser.add_argument("--config", metavar="FILE",
+                        help="hosts config (default: $XDG_CONFIG_HOME/tuivirt/config.toml)")
+    parser.add_argument("--timeout", type=float, metavar="SECONDS",
+                        help="bound on connecting to one host (default: config, or 10)")
+    parser.add_argument("--version", action="version", version=f"tuivirt {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("list", help="list guests on every host")
+    p.add_argument("--json", action="store_true", help="JSON array, one object per guest")
+    p.add_argument("--host", action="append", default=[], metavar="HOST",
+                   help="only this host (repeatable)")
+    p.add_argument("--kind", action="append", default=[], metavar="KIND",
+                   help="only this kind: kvm, qemu, lxc, docker, libvirt... (repeatable)")
+    p.add_argument("--state", action="append", default=[], metavar="STATE",
+                   help="only this state: running, paused, shutoff... (repeatable)")
+
+    helps = {
+        "start": "start guests", "shutdown": "ask guests to shut down (ACPI / docker stop)",
+        "reboot": "reboot guests (docker restart)", "destroy": "force guests off (docker kill)",
+        "suspend": "pause guests", "resume": "resume paused guests",
+        "autostart": "turn autostart on (or off with --disable)",
+        "undefine": "remove a guest's definition (docker rm)",
+    }
+    for action, (_done, confirm) in LIFECYCLE.items():
+        p = sub.add_parser(action, help=helps[action])
+        p.add_argument("addresses", nargs="+", metavar="ADDRESS",
+                       help="HOST/NAME, HOST/KIND:NAME, or a NAME unique across hosts")
+        p.add_argument("--json", action="store_true", help="outcomes as a JSON array")
+        if action == "autostart":
+            p.add_argument("--disable", action="store_true", help="turn autostart off")
+        if confirm:
+            p.add_argument("-y", "--yes", action="store_true",
+                           help="do not ask (required when stdin is not a terminal)")
+
+    p = sub.add_parser("dumpxml", help="print a domain's XML (a container's inspect JSON)")
+    p.add_argument("address", metavar="ADDRESS")
+    p.add_argument("--inactive", action="store_true",
+                   help="the persistent definition, not the live one")
+
+    p = sub.add_parser("define", help="define a domain from an XML file on a host")
+    p.add_argument("host", metavar="HOST")
+    p.add_argument("file", metavar="FILE", help="domain XML ('-' for standard input)")
+
+    p = sub.add_parser("hosts", help="reachability, versions and KVM support per host")
+    p.add_argument("--json", action="store_true")
+    return parser
+
+
+# -- helpers ------------------------------------------------------------------------------
+def _fleet(config: Config) -> Any:
+    from tuivirt.session import Fleet  # the backends import libvirt: only when needed
+
+    return Fleet(config)
+
+
+def _warn(text: str) -> None:
+    print(f"tuivirt: {text}", file=sys.stderr)
+
+
+def _fmt_mem(mib: int | None) -> str:
+    if mib is None:
+        return "-"
+    return f"{mib / 1024:.1f}G" if mib >= 10240 else f"{mib}M"
+
+
+def _fmt_vcpus(vcpus: float | None) -> str:
+    if vcpus is None:
+        return "-"
+    return str(int(vcpus)) if float(vcpus).is_integer() else f"{vcpus:.2f}"
+
+
+def _guest_json(guest: Guest, address: str) -> dict[str, Any]:
+    data = guest.to_json()
+    data["address"] = address
+    return {key: data.get(key) for key in LIST_FIELDS}
+
+
+def _print_table(rows: list[list[str]], out: TextIO) -> None:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        out.write("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True))
+                  .rstrip() + "\n")
+
+
+# -- commands -----------------------------------------------------------------------------
+def cmd_list(args: argparse.Namespace, config: Config) -> int:
+    names = [h.name for h in config.hosts]
+    for host in args.host:
+        if host not in names:
+            raise UsageError(f"unknown host {host!r} (configured: {', '.join(names)})")
+    kinds = set(args.kind)
+    valid_kinds = {*LIBVIRT_KINDS, DOCKER, "libvirt"}
+    for kind in kinds:
+        if kind not in valid_kinds:
+            raise UsageError(f"unknown kind {kind!r} (one of: {', '.join(sorted(valid_kinds))})")
+    states = set(args.state)
+    valid_states = {str(s) for s in GuestState}
+    for state in states:
+        if state not in valid_states:
+            raise UsageError(f"unknown state {state!r} (one of: "
+                             f"{', '.join(sorted(valid_states))})")
+    fleet = _fleet(config)
+    try:
+        errors = fleet.connect(args.host or None)
+        guests = [g for g in fleet.inventory.guests()
+                  if (not args.host or g.host in args.host)
+                  and (not kinds or g.kind in kinds or ("libvirt" in kinds and g.kind != DOCKER))
+                  and (not states or str(g.state) in states)]
+        addresses = {g.key: fleet.inventory.address_of(g) for g in guests}
+    finally:
+        fleet.close()
+    for host, error in errors.items():
+        _warn(f"host {host}: {error}")
+    out = sys.stdout
+    if args.json:
+        json.dump([_guest_json(g, addresses[g.key]) for g in guests], out, indent=1)
+        out.write("\n")
+    elif guests:
+        rows = [["HOST", "KIND", "NAME", "STATE", "VCPUS", "MEMORY", "AUTOSTART"]]
+        for g in guests:
+            rows.append([g.host, g.kind, g.name, str(g.state), _fmt_vcpus(g.vcpus),
+                         _fmt_mem(g.memory_mib),
+                         "-" if g.autostart is None else ("yes" if g.autostart else "no")])
+        _print_table(rows, out)
+    else:
+        _warn("no guests")
+    return EXIT_FAILED if errors else EXIT_OK
+
+
+def _resolve(fleet: Any, addresses: Sequence[str], config: Config) -> tuple[
+        list[tuple[str, Guest]], list[tuple[str, str]], bool]:
+    """Connect what the addresses need and resolve them.
+
+    Returns (resolved, failures as (address, message), usage_error?).
+    """
+    from tuivirt.inventory import Address
+
+    names = [h.name for h in config.hosts]
+    wanted: set[str] = set()
+    parsed = []
+    for text in addresses:
+        address = Address.parse(text)
+        if address.host is not None and address.host not in names:
+            raise UsageError(f"{text}: unknown host {address.host!r} "
+                             f"(configured: {', '.join(names)})")
+        if address.host is None:
+            wanted.update(names)
+        else:
+            wanted.add(address.host)
+        parsed.append(text)
+    errors = fleet.connect(sorted(wanted))
+    resolved: list[tuple[str, Guest]] = []
+    failures: list[tuple[str, str]] = []
+    usage = False
+    for text in parsed:
+        host = Address.parse(text).host
+        if host is not None and host in errors:
+            failures.append((text, f"host {host}: {errors[host]}"))
+            continue
+        try:
+            resolved.append((text, fleet.inventory.resolve(text, unreachable=errors)))
+        except AddressError as exc:
+            failures.append((text, exc.message))
+            # Unknown/ambiguous names are the user's to fix, unless a host was down.
+            usage = usage or not errors
+    return resolved, failures, usage
+
+
+def _confirm(action: str, targets: list[str], assume_yes: bool) -> bool:
+    listing = "\n".join(f"  {t}" for t in targets)
+    print(f"{action} will affect:\n{listing}", file=sys.stderr)
+    if assume_yes:
+        return True
+    if not sys.stdin.isatty():
+        raise UsageError(f"{action} needs confirmation: pass --yes to run it without a "
+                         "terminal")
+    answer = input(f"{action} {len(targets)} guest(s)? [y/N] ").strip().lower()
+    return answer in ("y", "yes")
+
+
+def cmd_action(args: argparse.Namespace, config: Config) -> int:
+    action = args.command
+    done, needs_confirm = LIFECYCLE[action]
+    enable = not getattr(args, "disable", False)
+    fleet = _fleet(config)
+    try:
+        resolved, failures, usage = _resolve(fleet, args.addresses, config)
+        outcomes: list[dict[str, Any]] = [
+            {"address": a, "action": action, "ok": False, "error": m} for a, m in failures]
+        if usage and not resolved:
+            for outcome in outcomes:
+                _warn(f"{outcome['address']}: {outcome['error']}")
+            return EXIT_USAGE
+        targets = [(fleet.inventory.address_of(g), g) for _t, g in resolved]
+        if needs_confirm and targets:
+            labels = [f"{a} ({g.kind}, {g.state})" for a, g in targets]
+            if not _confirm(action, labels, args.yes):
+                _warn("cancelled; nothing was changed")
+                return EXIT_FAILED
+
+        def run(target: tuple[str, Guest]) -> dict[str, Any]:
+            address, guest = target
+            try:
+                fresh = fleet.session(guest.host).perform(guest, action, enable)
+            except TuivirtError as exc:
+                message = getattr(exc, "message", str(exc))
+                return {"address": address, "action": action, "ok": False, "error": message}
+            return {"address": address, "action": action, "ok": True, "error": None,
+                    "state": str(fresh.state) if fresh else "removed"}
+
+        with ThreadPoolExecutor(max_workers=max(1, min(8, len(targets)))) as pool:
+            outcomes.extend(pool.map(run, targets))
+    finally:
+        fleet.close()
+    if args.json:
+        json.dump(outcomes, sys.stdout, indent=1)
+        sys.stdout.write("\n")
+    else:
+        for o in outcomes:
+            if o["ok"]:
+                what = done if action != "autostart" else (
+                    "autostart on" if enable else "autostart off")
+                print(f"{o['address']}: {what} (now {o['state']})")
+            else:
+                print(f"{o['address']}: FAILED: {o['error']}", file=sys.stderr)
+    return EXIT_OK if all(o["ok"] for o in outcomes) else EXIT_FAILED
+
+
+def cmd_dumpxml(args: argparse.Namespace, config: Config) -> int:
+    fleet = _fleet(config)
+    try:
+        resolved, failures, usage = _resolve(fleet, [args.address], config)
+        if failures:
+            _warn(f"{failures[0][0]}: {failures[0][1]}")
+            return EXIT_USAGE if usage else EXIT_FAILED
+        guest = resolved[0][1]
+        text = fleet.session(guest.host).dumpxml(guest, inactive=args.inactive)
+    finally:
+        fleet.close()
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    return EXIT_OK
+
+
+def cmd_define(args: argparse.Namespace, config: Config) -> int:
+    from tuivirt.backends import domxml
+
+    try:
+        config.host(args.host)
+    except KeyError as exc:
+        raise UsageError(str(exc.args[0])) from None
+    try:
+        xml = sys.stdin.read() if args.file == "-" else Path(args.file).read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{args.file}: cannot read: {exc}") from None
+    problem = domxml.check_well_formed(xml)
+    if problem is not None:
+        raise UsageError(f"{args.file}:{problem.line}:{problem.column}: XML is not "
+                         f"well-formed: {problem.message}")
+    fleet = _fleet(config)
+    try:
+        errors = fleet.connect([args.host])
+        if errors:
+            _warn(f"host {args.host}: {errors[args.host]}")
+            return EXIT_FAILED
+        guest, backup = fleet.session(args.host).define(xml)
+    finally:
+        fleet.close()
+    print(f"{args.host}/{guest.name}: defined ({guest.kind}, {guest.state})")
+    if backup:
+        print(f"previous definition kept in {backup}")
+    return EXIT_OK
+
+
+def cmd_hosts(args: argparse.Namespace, config: Config) -> int:
+    fleet = _fleet(config)
+    try:
+        fleet.connect()
+        with ThreadPoolExecutor(max_workers=max(1, len(fleet.sessions))) as pool:
+            facts = list(pool.map(lambda s: s.facts(), fleet.sessions.values()))
+    finally:
+        fleet.close()
+    if args.json:
+        json.dump([f.to_json() for f in facts], sys.stdout, indent=1)
+        sys.stdout.write("\n")
+    else:
+        rows = [["HOST", "STATE", "LIBVIRT", "HYPERVISORS", "DOCKER", "KVM", "CPU", "NOTE"]]
+        for f in facts:
+            kvm = "-" if f.kvm_usable is None else ("usable" if f.kvm_usable else "no")
+            rows.append([
+                f.name + (" (ro)" if f.read_only else ""), str(f.state),
+                f.libvirt_version or "-",
+                ",".join(f"{d} {v}" for d, v in f.hypervisors) or "-",
+                f.docker_version or "-", kvm, ",".join(f.cpu_virt_flags) or "-",
+                f.reason])
+        _print_table(rows, sys.stdout)
+    return EXIT_OK if all(f.to_json()["reachable"] for f in facts) else EXIT_FAILED
+
+
+COMMANDS = {"list": cmd_list, "dumpxml": cmd_dumpxml, "define": cmd_define,
+            "hosts": cmd_hosts, **dict.fromkeys(LIFECYCLE, cmd_action)}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        config = load_config(args.config)
+        if args.timeout is not None:
+            if args.timeout <= 0:
+                raise UsageError("--timeout must be positive")
+            from dataclasses import replace
+
+            config = replace(config, timeout=args.timeout)
+        for note in config.notes:
+            _warn(note)
+        if args.command is None:
+            from tuivirt.ui.app import run_app
+
+            return run_app(config)
+        return COMMANDS[args.command](args, config)
+    except ConfigError as exc:
+        _warn(f"config error: {exc}")
+        return EXIT_USAGE
+    except (UsageError, AddressError) as exc:
+        _warn(str(exc))
+        return EXIT_USAGE
+    except TuivirtError as exc:
+        _warn(str(exc))
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        _warn("interrupted")
+        return 130

@@ -1,0 +1,269 @@
+"""Hosts config: TOML -> frozen dataclasses; every error names the file, line and key."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from glob import glob
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from tuivirt import paths
+from tuivirt.errors import ConfigError
+
+HOST_KEYS = {
+    "name", "libvirt", "docker", "ssh", "ssh_identity", "ssh_known_hosts",
+    "read_only", "label",
+}
+TOP_KEYS = {"host", "theme", "timeout"}
+DOCKER_SCHEMES = ("unix://", "tcp://", "http://", "https://")
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_SSH_RE = re.compile(r"^(?:(?P<user>[^@\s/]+)@)?(?P<host>\[[0-9A-Fa-f:.]+\]|[^@:\s/\[\]]+)"
+                     r"(?::(?P<port>\d+))?$")
+_URI_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+
+
+@dataclass(frozen=True, slots=True)
+class SSHTarget:
+    """`user@host:port`; None parts come from ~/.ssh/config or the defaults."""
+
+    host: str
+    user: str | None = None
+    port: int | None = None
+
+    def __str__(self) -> str:
+        text = f"{self.user}@{self.host}" if self.user else self.host
+        return f"{text}:{self.port}" if self.port else text
+
+
+@dataclass(frozen=True, slots=True)
+class HostConfig:
+    name: str
+    libvirt: tuple[str, ...] = ()
+    docker: str | None = None
+    ssh: SSHTarget | None = None
+    ssh_identity: str | None = None
+    ssh_known_hosts: str | None = None
+    read_only: bool = False
+    label: str | None = None
+    demo: bool = False  # the built-in demo host (libvirt's in-process test driver)
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    hosts: tuple[HostConfig, ...]
+    path: str | None = None  # None: derived from the machine, not read from a file
+    theme: str = "tuivirt-dark"
+    timeout: float = 10.0  # seconds: bound on connecting to one host
+    notes: tuple[str, ...] = field(default=())  # things to tell the user (e.g. demo mode)
+
+    def host(self, name: str) -> HostConfig:
+        for host in self.hosts:
+            if host.name == name:
+                return host
+        known = ", ".join(h.name for h in self.hosts)
+        raise KeyError(f"unknown host {name!r} (configured: {known})")
+
+
+def _key_line(text: str, key: str, host_index: int | None) -> int | None:
+    """The 1-based line where `key` is set in the Nth [[host]] table (or at top level).
+
+    With an empty key, the line of that [[host]] header itself.
+    """
+    section: int | None = None  # None: top level; -1: some other table; N: Nth [[host]]
+    hosts_seen = -1
+    key_re = re.compile(rf"^\s*(?:{re.escape(key)}|\"{re.escape(key)}\")\s*=")
+    for number, line in enumerate(text.splitlines(), start=1):
+        stripped = line.strip()
+        if stripped.startswith("[[host]]"):
+            hosts_seen += 1
+            section = hosts_seen
+            if key == "" and section == host_index:
+                return number
+        elif stripped.startswith("["):
+            section = -1
+        elif key and section == host_index and key_re.match(line):
+            return number
+    return None
+
+
+def parse_ssh(value: str) -> SSHTarget:
+    match = _SSH_RE.match(value.strip())
+    if not match:
+        raise ValueError(f"{value!r} is not of the form user@host:port")
+    host = match["host"].strip("[]")
+    port = int(match["port"]) if match["port"] else None
+    if port is not None and not 0 < port < 65536:
+        raise ValueError(f"port {port} is out of range")
+    return SSHTarget(host=host, user=match["user"], port=port)
+
+
+def _valid_colour(value: str) -> bool:
+    from rich.color import Color, ColorParseError
+
+    try:
+        Color.parse(value)
+    except ColorParseError:
+        return False
+    return True
+
+
+def parse_config(text: str, path: str) -> Config:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        match = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
+        line = int(match[1]) if match else None
+        message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
+        raise ConfigError(path, f"not valid TOML: {message}", line=line) from None
+
+    def fail(message: str, key: str, index: int | None) -> ConfigError:
+        line = _key_line(text, key.split(".")[-1], index)
+        if line is None and index is not None:
+            line = _key_line(text, "", index)
+        return ConfigError(path, message, line=line, key=key)
+
+    for key in data:
+        if key not in TOP_KEYS:
+            raise fail(f"unknown key; known keys: {', '.join(sorted(TOP_KEYS))}", key, None)
+    theme = data.get("theme", "tuivirt-dark")
+    if not isinstance(theme, str):
+        raise fail("must be a string", "theme", None)
+    timeout = data.get("timeout", 10.0)
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
+        raise fail("must be a positive number of seconds", "timeout", None)
+    raw_hosts = data.get("host", [])
+    if not isinstance(raw_hosts, list) or not all(isinstance(h, Mapping) for h in raw_hosts):
+        raise fail("must be an array of tables: [[host]]", "host", None)
+    if not raw_hosts:
+        raise ConfigError(path, "no hosts configured: add at least one [[host]] table")
+
+    hosts: list[HostConfig] = []
+    seen: set[str] = set()
+    for index, raw in enumerate(raw_hosts):
+        hosts.append(_parse_host(raw, index, fail))
+        if hosts[-1].name in seen:
+            raise fail(f"host name {hosts[-1].name!r} is used twice", f"host[{index}].name", index)
+        seen.add(hosts[-1].name)
+    return Config(hosts=tuple(hosts), path=path, theme=theme, timeout=float(timeout))
+
+
+def _parse_host(raw: Mapping[str, Any], index: int, fail: Any) -> HostConfig:
+    where = f"host[{index}]"
+    for key in raw:
+        if key not in HOST_KEYS:
+            raise fail(f"unknown key; known keys: {', '.join(sorted(HOST_KEYS))}",
+                       f"{where}.{key}", index)
+    name = raw.get("name")
+    if not isinstance(name, str) or not name:
+        raise fail("every host needs a name (a string)", f"{where}.name", index)
+    if not _NAME_RE.match(name):
+        raise fail(f"{name!r}: use letters, digits, '.', '_' or '-' (no '/')",
+                   f"{where}.name", index)
+    where = f"host[{index}] ({name})"
+
+    libvirt = raw.get("libvirt", [])
+    if isinstance(libvirt, str):
+        libvirt = [libvirt]
+    if not isinstance(libvirt, list) or not all(isinstance(u, str) for u in libvirt):
+        raise fail("must be a list of libvirt URIs", f"{where}.libvirt", index)
+    for uri in libvirt:
+        if not _URI_RE.match(uri):
+            raise fail(f"{uri!r} is not a libvirt URI (e.g. qemu:///system)",
+                       f"{where}.libvirt", index)
+    docker = raw.get("docker")
+    if docker is not None and (not isinstance(docker, str) or not docker.startswith(DOCKER_SCHEMES)):
+        raise fail(f"{docker!r} is not a Docker endpoint (unix:///… or tcp://…)",
+                   f"{where}.docker", index)
+    if not libvirt and docker is None:
+        raise fail("a host needs at least one of libvirt = [...] or docker = \"...\"",
+                   f"{where}.libvirt", index)
+
+    ssh = raw.get("ssh")
+    target = None
+    if ssh is not None:
+        if not isinstance(ssh, str):
+            raise fail("must be a string like user@host:port", f"{where}.ssh", index)
+        try:
+            target = parse_ssh(ssh)
+        except ValueError as exc:
+            raise fail(str(exc), f"{where}.ssh", index) from None
+        if docker and not docker.startswith("unix://"):
+            raise fail("over ssh, docker must be the remote unix socket (unix:///…)",
+                       f"{where}.docker", index)
+    files: dict[str, str | None] = {}
+    for key in ("ssh_identity", "ssh_known_hosts"):
+        value = raw.get(key)
+        if value is not None:
+            if not isinstance(value, str):
+                raise fail("must be a file path", f"{where}.{key}", index)
+            if ssh is None:
+                raise fail("only makes sense with ssh = \"user@host\"", f"{where}.{key}", index)
+            value = os.path.expanduser(value)
+        files[key] = value
+    read_only = raw.get("read_only", False)
+    if not isinstance(read_only, bool):
+        raise fail("must be true or false", f"{where}.read_only", index)
+    label = raw.get("label")
+    if label is not None and (not isinstance(label, str) or not _valid_colour(label)):
+        raise fail(f"{label!r} is not a colour (a name like \"red\" or \"#ff8800\")",
+                   f"{where}.label", index)
+    return HostConfig(name=name, libvirt=tuple(libvirt), docker=docker, ssh=target,
+                      ssh_identity=files["ssh_identity"],
+                      ssh_known_hosts=files["ssh_known_hosts"], read_only=read_only,
+                      label=label)
+
+
+def load_config(path: str | os.PathLike[str] | None = None) -> Config:
+    """Read `path`, else the XDG config file, else what this machine has."""
+    if path is None:
+        default = paths.config_file()
+        if not default.exists():
+            return detect_local()
+        path = default
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(str(path), "no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(str(path), f"cannot read: {exc}") from None
+    return parse_config(text, str(path))
+
+
+def demo_node_path() -> str:
+    return str(resources.files("tuivirt").joinpath("demo/node.xml"))
+
+
+def demo_host() -> HostConfig:
+    return HostConfig(name="demo", libvirt=(f"test://{demo_node_path()}",), demo=True)
+
+
+def detect_local() -> Config:
+    """No config file: use the local libvirt and Docker sockets, or the demo host."""
+    libvirt: list[str] = []
+    if any(os.path.exists(s) for s in ("/run/libvirt/libvirt-sock",
+                                       "/run/libvirt/virtqemud-sock")):
+        libvirt.append("qemu:///system")
+    if os.path.exists("/run/libvirt/libvirt-sock") and (
+        glob("/usr/lib/*/libvirt/connection-driver/libvirt_driver_lxc.so")
+        or glob("/usr/lib*/libvirt/connection-driver/libvirt_driver_lxc.so")
+    ) or os.path.exists("/run/libvirt/virtlxcd-sock"):
+        libvirt.append("lxc:///system")
+    docker = None
+    for sock in ("/var/run/docker.sock", "/run/docker.sock"):
+        if os.path.exists(sock):
+            docker = f"unix://{sock}"
+            break
+    if libvirt or docker:
+        return Config(hosts=(HostConfig(name="local", libvirt=tuple(libvirt), docker=docker),))
+    note = ("no hypervisor found on this machine (no libvirt or Docker socket): "
+            "showing the built-in demo host")
+    if shutil.which("libvirtd") or shutil.which("dockerd"):
+        note += "; is the daemon running?"
+    return Config(hosts=(demo_host(),), notes=(note,))

@@ -1,0 +1,58 @@
+"""The few exception types tuivirt raises; each carries what a user needs to act on it."""
+
+from __future__ import annotations
+
+
+class TuivirtError(Exception):
+    """Base class: a failure with a message meant for the user, never a traceback."""
+
+
+class ConfigError(TuivirtError):
+    """The hosts config is malformed; names the file, the line and the key."""
+
+    def __init__(self, path: str, message: str, *, line: int | None = None,
+                 key: str | None = None) -> None:
+        self.path = path
+        self.line = line
+        self.key = key
+        self.message = message
+        where = path if line is None else f"{path}:{line}"
+        what = f"{key}: " if key else ""
+        super().__init__(f"{where}: {what}{message}")
+
+
+class AddressError(TuivirtError):
+    """A guest address that matches nothing, or more than one guest."""
+
+    def __init__(self, address: str, message: str,
+                 candidates: tuple[str, ...] = ()) -> None:
+        self.address = address
+        self.candidates = candidates
+        self.message = message
+        if candidates:
+            self.message += "; candidates: " + ", ".join(candidates)
+        super().__init__(f"{address}: {self.message}")
+
+
+class HostError(TuivirtError):
+    """A host (or one of its endpoints) cannot be reached, or refused us."""
+
+    def __init__(self, host: str, message: str) -> None:
+        self.host = host
+        self.message = message
+        super().__init__(f"host {host}: {message}")
+
+
+class GuestError(TuivirtError):
+    """The daemon said no: carries the host, the guest and the daemon's own message."""
+
+    def __init__(self, host: str, guest: str | None, message: str) -> None:
+        self.host = host
+        self.guest = guest
+        self.message = message
+        target = f"{host}/{guest}" if guest else f"host {host}"
+        super().__init__(f"{target}: {message}")
+
+
+class ReadOnlyError(GuestError):
+    """A change was asked of a host marked read-only."""

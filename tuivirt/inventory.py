@@ -1,0 +1,214 @@
+"""The inventory: the single store of guests across hosts, publishing small diffs."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from tuivirt.errors import AddressError
+from tuivirt.model import DOCKER, LIBVIRT_KINDS, Guest, HostState
+
+
+@dataclass(frozen=True, slots=True)
+class HostStatus:
+    name: str
+    state: HostState
+    reason: str = ""
+    since: float = field(default_factory=time.time)
+
+
+@dataclass(frozen=True, slots=True)
+class Diff:
+    """What changed in one step: rows added, changed (by key), removed, host statuses."""
+
+    added: tuple[Guest, ...] = ()
+    changed: tuple[Guest, ...] = ()
+    removed: tuple[str, ...] = ()
+    hosts: tuple[HostStatus, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.added or self.changed or self.removed or self.hosts)
+
+
+Subscriber = Callable[[Diff], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Address:
+    """A parsed guest address: [HOST/][KIND:]NAME."""
+
+    name: str
+    host: str | None = None
+    kind: str | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> Address:
+        text = text.strip()
+        if not text:
+            raise AddressError(text, "empty guest address")
+        host: str | None = None
+        rest = text
+        if "/" in text:
+            host, rest = text.split("/", 1)
+            if not host:
+                raise AddressError(text, "empty host name before '/'")
+        kind: str | None = None
+        if ":" in rest:
+            prefix, name = rest.split(":", 1)
+            if prefix in LIBVIRT_KINDS or prefix == DOCKER:
+                kind, rest = prefix, name
+        if not rest:
+            raise AddressError(text, "no guest name")
+        return cls(name=rest, host=host, kind=kind)
+
+
+class Inventory:
+    """{guest key -> Guest} across hosts. Thread-safe; subscribers get diffs.
+
+    Subscribers are called on the thread that made the change: they must only post a
+    message (the UI) or record (tests), never block.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._guests: dict[str, Guest] = {}
+        self._hosts: dict[str, HostStatus] = {}
+        self._subscribers: list[Subscriber] = []
+
+    # -- subscriptions ------------------------------------------------------------------
+    def subscribe(self, subscriber: Subscriber) -> Callable[[], None]:
+        with self._lock:
+            self._subscribers.append(subscriber)
+
+        def unsubscribe() -> None:
+            with self._lock:
+                if subscriber in self._subscribers:
+                    self._subscribers.remove(subscriber)
+
+        return unsubscribe
+
+    def _publish(self, diff: Diff) -> None:
+        if not diff:
+            return
+        for subscriber in list(self._subscribers):
+            subscriber(diff)
+
+    # -- changes ------------------------------------------------------------------------
+    def replace_endpoint(self, host: str, endpoint: str, guests: Iterable[Guest]) -> Diff:
+        """A full listing of one endpoint of a host: the fallback, and the first fill."""
+        with self._lock:
+            fresh = {g.key: g for g in guests}
+            old_keys = {k for k, g in self._guests.items()
+                        if g.host == host and g.endpoint == endpoint}
+            added = tuple(g for k, g in fresh.items() if k not in self._guests)
+            changed = tuple(g for k, g in fresh.items()
+                            if k in self._guests and self._guests[k] != g)
+            removed = tuple(sorted(old_keys - fresh.keys()))
+            for key in removed:
+                del self._guests[key]
+            self._guests.update(fresh)
+            diff = Diff(added=added, changed=changed, removed=removed)
+            self._publish(diff)
+            return diff
+
+    def upsert(self, guest: Guest) -> Diff:
+        with self._lock:
+            old = self._guests.get(guest.key)
+            if old == guest:
+                return Diff()
+            # Same uuid/id under another key (renamed, or kind changed by a define).
+            stale = tuple(k for k, g in self._guests.items()
+                          if g.host == guest.host and g.id == guest.id and k != guest.key)
+            for key in stale:
+                del self._guests[key]
+            self._guests[guest.key] = guest
+            diff = (Diff(added=(guest,), removed=stale) if old is None
+                    else Diff(changed=(guest,), removed=stale))
+            self._publish(diff)
+            return diff
+
+    def remove_id(self, host: str, guest_id: str) -> Diff:
+        with self._lock:
+            keys = tuple(k for k, g in self._guests.items()
+                         if g.host == host and g.id == guest_id)
+            for key in keys:
+                del self._guests[key]
+            diff = Diff(removed=keys)
+            self._publish(diff)
+            return diff
+
+    def set_host(self, name: str, state: HostState, reason: str = "") -> None:
+        with self._lock:
+            old = self._hosts.get(name)
+            if old is not None and old.state == state and old.reason == reason:
+                return
+            status = HostStatus(name, state, reason)
+            self._hosts[name] = status
+            self._publish(Diff(hosts=(status,)))
+
+    # -- queries ------------------------------------------------------------------------
+    def guests(self, host: str | None = None) -> list[Guest]:
+        with self._lock:
+            found = [g for g in self._guests.values() if host is None or g.host == host]
+        return sorted(found, key=lambda g: (g.host, g.name, g.kind))
+
+    def get(self, key: str) -> Guest | None:
+        with self._lock:
+            return self._guests.get(key)
+
+    def find_id(self, host: str, guest_id: str) -> Guest | None:
+        with self._lock:
+            for guest in self._guests.values():
+                if guest.host == host and guest.id == guest_id:
+                    return guest
+        return None
+
+    def host_status(self, name: str) -> HostStatus | None:
+        with self._lock:
+            return self._hosts.get(name)
+
+    def host_statuses(self) -> list[HostStatus]:
+        with self._lock:
+            return list(self._hosts.values())
+
+    def address_of(self, guest: Guest) -> str:
+        """HOST/NAME, or HOST/KIND:NAME when the name alone is ambiguous on that host."""
+        with self._lock:
+            same = sum(1 for g in self._guests.values()
+                       if g.host == guest.host and g.name == guest.name)
+        if same > 1 or ":" in guest.name and guest.name.split(":", 1)[0] in (
+                *LIBVIRT_KINDS, DOCKER):
+            return f"{guest.host}/{guest.kind}:{guest.name}"
+        return f"{guest.host}/{guest.name}"
+
+    def resolve(self, text: str, *, unreachable: Iterable[str] = ()) -> Guest:
+        """The one guest an address names; AddressError lists candidates when ambiguous."""
+        address = Address.parse(text)
+        with self._lock:
+            pool = [g for g in self._guests.values()
+                    if (address.host is None or g.host == address.host)
+                    and (address.kind is None or g.kind == address.kind)]
+        matches = [g for g in pool if g.name == address.name]
+        if not matches and len(address.name) >= 8:
+            # A libvirt UUID or a (prefix of a) Docker id also names a guest.
+            matches = [g for g in pool if g.id == address.name
+                       or (g.kind == DOCKER and g.id.startswith(address.name))]
+        if len(matches) == 1:
+            return matches[0]
+        if matches:
+            candidates = tuple(sorted(self.address_of(g) for g in matches))
+            # address_of may still be ambiguous across hosts; qualify fully then.
+            if len(set(candidates)) < len(candidates):
+                candidates = tuple(sorted(g.key for g in matches))
+            raise AddressError(text, f"matches {len(matches)} guests", candidates)
+        down = sorted(set(unreachable))
+        if address.host is not None and address.host in down:
+            raise AddressError(text, f"host {address.host} is not reachable")
+        message = "no such guest"
+        if address.host:
+            message += f" on {address.host}"
+        if down:
+            message += f" (not reachable: {', '.join(down)})"
+        raise AddressError(text, message)

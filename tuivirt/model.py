@@ -1,0 +1,128 @@
+"""Plain records shared by backends, sessions, the inventory, the CLI and the UI."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+
+class GuestState(StrEnum):
+    """One vocabulary of states for libvirt domains and Docker containers."""
+
+    RUNNING = "running"
+    PAUSED = "paused"
+    SHUTOFF = "shutoff"
+    STARTING = "starting"
+    STOPPING = "stopping"
+    CRASHED = "crashed"
+    SUSPENDED = "pmsuspended"
+    UNKNOWN = "unknown"
+
+
+class HostState(StrEnum):
+    """Where a host session is in its life (see session.py)."""
+
+    DISCONNECTED = "disconnected"
+    CONNECTING = "connecting"
+    CONNECTED = "connected"
+    DEGRADED = "degraded"  # some endpoints answer, others do not
+    LOST = "lost"
+    RECONNECTING = "reconnecting"
+
+
+#: Guest kinds: libvirt domain types as the domain XML names them, plus "docker".
+DOCKER = "docker"
+LIBVIRT_KINDS = ("kvm", "qemu", "lxc", "xen", "vmware", "hyperv", "bhyve", "vz", "test")
+
+
+@dataclass(frozen=True, slots=True)
+class Guest:
+    """A libvirt domain or a Docker container on one host."""
+
+    host: str
+    kind: str
+    name: str
+    id: str  # libvirt UUID or Docker container id
+    state: GuestState
+    state_detail: str = ""
+    vcpus: float | None = None
+    memory_mib: int | None = None
+    autostart: bool | None = None
+    persistent: bool = True
+    arch: str | None = None
+    image: str | None = None
+    endpoint: str = ""  # the libvirt URI or Docker endpoint it came from
+    cpu_time_ns: int | None = None
+    started_at: float | None = None  # epoch seconds, when the backend knows it
+
+    @property
+    def key(self) -> str:
+        """Unique across hosts: names are unique per libvirt driver and per dockerd."""
+        return f"{self.host}/{self.kind}:{self.name}"
+
+    @property
+    def is_docker(self) -> bool:
+        return self.kind == DOCKER
+
+    def to_json(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["state"] = str(self.state)
+        del data["endpoint"]
+        return data
+
+    def replace(self, **changes: Any) -> Guest:
+        return dataclasses.replace(self, **changes)
+
+
+@dataclass(frozen=True, slots=True)
+class Network:
+    """A libvirt virtual network."""
+
+    host: str
+    name: str
+    uuid: str
+    active: bool
+    autostart: bool
+    persistent: bool
+    bridge: str | None
+    endpoint: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class HostFacts:
+    """What `tuivirt hosts` reports about one host."""
+
+    name: str
+    state: HostState
+    reason: str = ""
+    libvirt_version: str | None = None
+    hypervisors: tuple[tuple[str, str], ...] = ()  # (driver, version), e.g. ("QEMU", "7.2.0")
+    docker_version: str | None = None
+    kvm_usable: bool | None = None
+    cpu_virt_flags: tuple[str, ...] = ()  # "vmx" / "svm" when the CPU shows them
+    read_only: bool = False
+    label: str | None = None
+    endpoints: tuple[tuple[str, str], ...] = ()  # (endpoint, "ok" or error text)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "state": str(self.state),
+            "reachable": self.state in (HostState.CONNECTED, HostState.DEGRADED),
+            "reason": self.reason,
+            "libvirt_version": self.libvirt_version,
+            "hypervisors": {drv: ver for drv, ver in self.hypervisors},
+            "docker_version": self.docker_version,
+            "kvm_usable": self.kvm_usable,
+            "cpu_virt_flags": list(self.cpu_virt_flags),
+            "read_only": self.read_only,
+            "label": self.label,
+            "endpoints": {ep: status for ep, status in self.endpoints},
+        }
+
+
+def version_string(packed: int) -> str:
+    """libvirt packs versions as major * 1e6 + minor * 1e3 + release."""
+    return f"{packed // 1_000_000}.{packed // 1000 % 1000}.{packed % 1000}"

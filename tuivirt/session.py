@@ -1,0 +1,513 @@
+"""Host sessions: one per configured host, a small state machine with reconnect and backoff.
+
+    disconnected -> connecting -> connected/degraded -> lost -> reconnecting -> ...
+
+A session owns the host's SSH tunnel (if any), its libvirt connections and its Docker
+client. It feeds the inventory: a full listing on connect, then daemon events. A slow or
+dead host only ever blocks its own threads.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import queue
+import re
+import threading
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from tuivirt import backups
+from tuivirt.backends.docker import DockerEndpoint
+from tuivirt.backends.libvirt import LibvirtEndpoint
+from tuivirt.backends.ssh import SSHTunnel
+from tuivirt.config import Config, HostConfig
+from tuivirt.errors import GuestError, HostError, ReadOnlyError, TuivirtError
+from tuivirt.inventory import Inventory
+from tuivirt.model import DOCKER, Guest, HostFacts, HostState, Network
+
+#: Where libvirtd listens on a remote host reached through `ssh = ...`.
+REMOTE_LIBVIRT_SOCKET = "/run/libvirt/libvirt-sock"
+#: Docker events that change what we show; the rest (exec_*, attach, resize...) do not.
+DOCKER_EVENTS = {"create", "start", "restart", "stop", "die", "kill", "pause", "unpause",
+                 "destroy", "rename", "update", "oom", "health_status"}
+_LOCAL_URI_RE = re.compile(r"^(?P<driver>[a-z0-9]+):///(?P<path>[a-z]+)(?P<query>\?.*)?$")
+MAX_BACKOFF = 30.0
+RELIST_EVERY = 60.0  # the safety net under events, not the heartbeat
+
+
+def tunnel_uri(uri: str, socket_path: str) -> str | None:
+    """qemu:///system on a remote host -> qemu+unix:///system?socket=LOCAL; None if not local."""
+    match = _LOCAL_URI_RE.match(uri)
+    if not match:
+        return None
+    return f"{match['driver']}+unix:///{match['path']}?socket={socket_path}"
+
+
+@dataclass(frozen=True, slots=True)
+class ActionResult:
+    guest: Guest
+    action: str
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+class HostSession:
+    """One configured host: connection state, endpoints, actions."""
+
+    def __init__(self, host: HostConfig, inventory: Inventory, *, timeout: float = 10.0,
+                 live: bool = False) -> None:
+        self.host = host
+        self.name = host.name
+        self.inventory = inventory
+        self.timeout = timeout
+        self.live = live  # subscribe to events and reconnect (the UI); the CLI lists once
+        self.state = HostState.DISCONNECTED
+        self.reason = ""
+        self.tunnel: SSHTunnel | None = None
+        self.libvirt: list[LibvirtEndpoint] = []
+        self.docker: DockerEndpoint | None = None
+        self.endpoint_status: dict[str, str] = {}
+        self._lock = threading.RLock()
+        self._stop = threading.Event()
+        self._events: queue.Queue[tuple[Any, ...]] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._docker_thread: threading.Thread | None = None
+        self._generation = 0  # bumps on every (re)connect; stale callbacks are ignored
+        self.on_state: Callable[[HostSession], None] | None = None
+
+    # -- state --------------------------------------------------------------------------
+    def _set_state(self, state: HostState, reason: str = "") -> None:
+        self.state, self.reason = state, reason
+        self.inventory.set_host(self.name, state, reason)
+        if self.on_state is not None:
+            self.on_state(self)
+
+    @property
+    def reachable(self) -> bool:
+        return self.state in (HostState.CONNECTED, HostState.DEGRADED)
+
+    # -- connecting ---------------------------------------------------------------------
+    def connect(self) -> None:
+        """Open the SSH tunnel (if any) and every endpoint, and list them all.
+
+        Blocking; raises HostError when no endpoint answers. Endpoints that fail while
+        others work leave the host DEGRADED, with the reasons in endpoint_status.
+        """
+        with self._lock:
+            self._generation += 1
+            generation = self._generation
+            self._teardown()
+            self._set_state(HostState.RECONNECTING if self.state in (
+                HostState.LOST, HostState.RECONNECTING) else HostState.CONNECTING)
+            try:
+                self._connect(generation)
+            except HostError as exc:
+                self._teardown()
+                self._set_state(HostState.LOST, exc.message)
+                raise
+
+    def _connect(self, generation: int) -> None:
+        host = self.host
+        if host.ssh is not None:
+            self.tunnel = SSHTunnel(host, timeout=self.timeout,
+                                    on_lost=lambda r: self._lost(generation, r))
+            self.tunnel.connect()
+        self.endpoint_status = {}
+        ok = 0
+        for uri in host.libvirt:
+            endpoint = self._libvirt_endpoint(uri)
+            try:
+                endpoint.open()
+                if self.live:
+                    endpoint.watch(
+                        on_event=lambda u, n, e, ep=endpoint: self._events.put(
+                            (generation, "libvirt", ep, u, e)),
+                        on_close=lambda r, ep=endpoint: self._lost(
+                            generation, f"{ep.endpoint}: {r}"))
+                self.inventory.replace_endpoint(self.name, endpoint.endpoint,
+                                                endpoint.list_guests())
+            except HostError as exc:
+                endpoint.close()
+                self.endpoint_status[uri] = exc.message
+                continue
+            self.libvirt.append(endpoint)
+            self.endpoint_status[uri] = "ok"
+            ok += 1
+        if host.docker is not None:
+            docker = self._docker_endpoint(host.docker)
+            try:
+                docker.open()
+                self.inventory.replace_endpoint(self.name, docker.endpoint,
+                                                docker.list_guests())
+            except HostError as exc:
+                docker.close()
+                self.endpoint_status[host.docker] = exc.message
+            else:
+                self.docker = docker
+                self.endpoint_status[host.docker] = "ok"
+                ok += 1
+                if self.live:
+                    self._docker_thread = threading.Thread(
+                        target=self._watch_docker, args=(docker, generation),
+                        name=f"docker-events-{self.name}", daemon=True)
+                    self._docker_thread.start()
+        failures = {ep: st for ep, st in self.endpoint_status.items() if st != "ok"}
+        if ok == 0:
+            raise HostError(self.name, "; ".join(failures.values()) or "nothing to connect")
+        if failures:
+            self._set_state(HostState.DEGRADED, "; ".join(failures.values()))
+        else:
+            self._set_state(HostState.CONNECTED)
+
+    def _libvirt_endpoint(self, uri: str) -> LibvirtEndpoint:
+        read_only = self.host.read_only
+        if self.tunnel is not None:
+            forwarded = tunnel_uri(uri, "")
+            if forwarded is not None:
+                local = self.tunnel.forward(REMOTE_LIBVIRT_SOCKET, "libvirt")
+                return LibvirtEndpoint(self.name, tunnel_uri(uri, local) or uri,
+                                       display_uri=uri, read_only=read_only)
+        return LibvirtEndpoint(self.name, uri, read_only=read_only)
+
+    def _docker_endpoint(self, url: str) -> DockerEndpoint:
+        if self.tunnel is not None:
+            local = self.tunnel.forward(url.removeprefix("unix://"), "docker")
+            return DockerEndpoint(self.name, f"unix://{local}", display_url=url,
+                                  timeout=self.timeout)
+        return DockerEndpoint(self.name, url, timeout=self.timeout)
+
+    def _teardown(self) -> None:
+        for endpoint in self.libvirt:
+            endpoint.close()
+        self.libvirt = []
+        if self.docker is not None:
+            self.docker.close()
+            self.docker = None
+        if self.tunnel is not None:
+            self.tunnel.close()
+            self.tunnel = None
+
+    def close(self) -> None:
+        self._stop.set()
+        self._events.put((-1, "stop"))
+        # A connect stuck on a hung host holds the lock: do not hang the caller on it.
+        if not self._lock.acquire(timeout=1.0):
+            return
+        try:
+            self._teardown()
+            self._set_state(HostState.DISCONNECTED)
+        finally:
+            self._lock.release()
+
+    # -- live mode: events, loss, reconnect ------------------------------------------------
+    def start(self) -> None:
+        """Run the session in the background: connect, follow events, reconnect when lost."""
+        self.live = True
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name=f"session-{self.name}",
+                                        daemon=True)
+        self._thread.start()
+
+    def _lost(self, generation: int, reason: str) -> None:
+        self._events.put((generation, "lost", reason))
+
+    def _watch_docker(self, docker: DockerEndpoint, generation: int) -> None:
+        try:
+            docker.watch(lambda cid, action: self._events.put(
+                (generation, "docker", docker, cid, action)))
+        except HostError as exc:
+            self._lost(generation, exc.message)
+            return
+        if docker.api is not None:  # the stream ended without us closing it
+            self._lost(generation, f"{docker.endpoint}: event stream ended")
+
+    def _run(self) -> None:
+        backoff = 1.0
+        while not self._stop.is_set():
+            try:
+                self.connect()
+            except HostError:
+                if self._stop.wait(backoff):
+                    return
+                backoff = min(backoff * 2, MAX_BACKOFF)
+                continue
+            backoff = 1.0
+            reason = self._serve(self._generation)
+            if self._stop.is_set():
+                return
+            with self._lock:
+                self._teardown()
+                self._set_state(HostState.LOST, reason)
+            if self._stop.wait(1.0):
+                return
+
+    def _serve(self, generation: int) -> str:
+        """Apply events until the connection is lost; returns why."""
+        last_list = time.monotonic()
+        while not self._stop.is_set():
+            try:
+                item = self._events.get(timeout=5.0)
+            except queue.Empty:
+                item = None
+            if item is not None and item[0] not in (generation, -1):
+                continue  # from an earlier connection
+            try:
+                if item is None:
+                    if time.monotonic() - last_list > RELIST_EVERY:
+                        self.refresh()
+                        last_list = time.monotonic()
+                    elif not all(ep.alive() for ep in self.libvirt):
+                        return "libvirt connection closed"
+                    continue
+                kind = item[1]
+                if kind == "stop":
+                    return "stopped"
+                if kind == "lost":
+                    return str(item[2])
+                if kind == "libvirt":
+                    _g, _k, endpoint, uuid, event = item
+                    guest = endpoint.lookup(uuid, refresh_facts=event in ("defined",
+                                                                          "undefined"))
+                    if guest is None:
+                        self.inventory.remove_id(self.name, uuid)
+                    else:
+                        self.inventory.upsert(guest)
+                elif kind == "docker":
+                    _g, _k, docker, cid, action = item
+                    if action.split(":")[0] not in DOCKER_EVENTS:
+                        continue
+                    found = docker.lookup(cid)
+                    if found is None:
+                        self.inventory.remove_id(self.name, cid)
+                    else:
+                        self.inventory.upsert(found)
+            except HostError as exc:
+                return exc.message
+        return "stopped"
+
+    def refresh(self) -> None:
+        """Full relisting of every connected endpoint (the fallback under events)."""
+        for endpoint in list(self.libvirt):
+            self.inventory.replace_endpoint(self.name, endpoint.endpoint,
+                                            endpoint.list_guests())
+        if self.docker is not None:
+            self.inventory.replace_endpoint(self.name, self.docker.endpoint,
+                                            self.docker.list_guests())
+
+    # -- actions ------------------------------------------------------------------------
+    def _check_writable(self, what: str, guest: str | None = None) -> None:
+        if self.host.read_only:
+            raise ReadOnlyError(self.name, guest,
+                                f"host {self.name} is read-only: refusing to {what}")
+
+    def _endpoint_for(self, guest: Guest) -> LibvirtEndpoint | DockerEndpoint:
+        if guest.kind == DOCKER:
+            if self.docker is None:
+                raise HostError(self.name, "Docker is not connected")
+            return self.docker
+        for endpoint in self.libvirt:
+            if endpoint.endpoint == guest.endpoint:
+                return endpoint
+        raise HostError(self.name, f"{guest.endpoint or 'libvirt'} is not connected")
+
+    def perform(self, guest: Guest, action: str, enable: bool = True) -> Guest | None:
+        """Run one lifecycle action; returns the guest's new record (None if it is gone)."""
+        label = f"{action} {guest.name}" if action != "autostart" else (
+            f"turn autostart {'on' if enable else 'off'} for {guest.name}")
+        self._check_writable(label, guest.name)
+        endpoint = self._endpoint_for(guest)
+        endpoint.perform(guest, action, enable)
+        fresh = endpoint.lookup(guest.id)
+        if fresh is None:
+            self.inventory.remove_id(self.name, guest.id)
+        else:
+            self.inventory.upsert(fresh)
+        return fresh
+
+    def dumpxml(self, guest: Guest, *, inactive: bool = False) -> str:
+        endpoint = self._endpoint_for(guest)
+        if isinstance(endpoint, DockerEndpoint):
+            return endpoint.inspect_json(guest)
+        return endpoint.dumpxml(guest, inactive=inactive)
+
+    def libvirt_for_type(self, domain_type: str) -> LibvirtEndpoint:
+        """The connection whose driver runs domains of this type (kvm/qemu -> QEMU...)."""
+        if not self.libvirt:
+            raise HostError(self.name, "no libvirt connection on this host")
+        wanted = {"kvm": "QEMU", "qemu": "QEMU", "kqemu": "QEMU"}.get(domain_type,
+                                                                       domain_type.upper())
+        for endpoint in self.libvirt:
+            if endpoint.driver.upper() == wanted:
+                return endpoint
+        if len(self.libvirt) == 1:
+            return self.libvirt[0]
+        drivers = ", ".join(f"{e.endpoint} ({e.driver})" for e in self.libvirt)
+        raise HostError(self.name, f"no connection runs type={domain_type!r} domains "
+                        f"(connected: {drivers})")
+
+    def define(self, xml: str) -> tuple[Guest, str | None]:
+        """Define a domain; the previous definition, if any, is kept as a backup first.
+
+        Returns the defined guest and the backup's path (None for a new domain).
+        """
+        from tuivirt.backends import domxml
+
+        problem = domxml.check_well_formed(xml)
+        if problem is not None:
+            raise GuestError(self.name, None, f"XML is not well-formed: {problem}")
+        root = domxml.parse(xml)
+        if root.tag != "domain":
+            raise GuestError(self.name, None,
+                             f"expected a <domain> document, got <{root.tag}>")
+        name = (root.findtext("name") or "").strip()
+        self._check_writable(f"define {name or 'a domain'}", name or None)
+        endpoint = self.libvirt_for_type(root.get("type", ""))
+        backup = None
+        previous = next((g for g in self.inventory.guests(self.name)
+                         if g.name == name and g.endpoint == endpoint.endpoint
+                         and g.persistent), None)
+        if previous is None:
+            with contextlib.suppress(HostError):
+                # The inventory may not know it (CLI): ask the daemon.
+                for guest in endpoint.list_guests():
+                    if guest.name == name and guest.persistent:
+                        previous = guest
+        if previous is not None:
+            old_xml = endpoint.dumpxml(previous, inactive=True)
+            backup = str(backups.save(self.name, name, old_xml))
+        guest = endpoint.define(xml)
+        self.inventory.upsert(guest)
+        return guest, backup
+
+    def networks(self) -> list[Network]:
+        result: list[Network] = []
+        for endpoint in self.libvirt:
+            result.extend(endpoint.list_networks())
+        return result
+
+    def facts(self) -> HostFacts:
+        """Versions and virtualisation support, for `tuivirt hosts`."""
+        host = self.host
+        if not self.reachable:
+            return HostFacts(name=self.name, state=self.state, reason=self.reason,
+                             read_only=host.read_only, label=host.label,
+                             endpoints=tuple(self.endpoint_status.items()))
+        libvirt_version = None
+        hypervisors: list[tuple[str, str]] = []
+        kvm_usable: bool | None = None
+        flags: set[str] = set()
+        flags_known = False
+        for endpoint in self.libvirt:
+            try:
+                info = endpoint.facts()
+            except HostError:
+                continue
+            libvirt_version = info.get("libvirt_version", libvirt_version)
+            hypervisors.append((info["driver"], info.get("hypervisor_version", "?")))
+            if "cpu_virt_flags" in info:
+                flags.update(info["cpu_virt_flags"])
+                flags_known = True
+            if "kvm_usable" in info:
+                kvm_usable = bool(info["kvm_usable"]) or bool(kvm_usable)
+        if not flags_known or kvm_usable is None:
+            cpu_flags, kvm = self._probe_cpu()
+            if not flags_known:
+                flags = cpu_flags
+            if kvm_usable is None:
+                kvm_usable = kvm
+        docker_version = None
+        if self.docker is not None:
+            with contextlib.suppress(HostError):
+                docker_version = self.docker.facts().get("docker_version")
+        return HostFacts(
+            name=self.name, state=self.state, reason=self.reason,
+            libvirt_version=libvirt_version, hypervisors=tuple(hypervisors),
+            docker_version=docker_version, kvm_usable=kvm_usable,
+            cpu_virt_flags=tuple(sorted(flags)), read_only=host.read_only, label=host.label,
+            endpoints=tuple(self.endpoint_status.items()))
+
+    def _probe_cpu(self) -> tuple[set[str], bool | None]:
+        """CPU flags and /dev/kvm, read on the host itself (locally or over SSH)."""
+        script = ("grep -owE 'vmx|svm' /proc/cpuinfo | sort -u; "
+                  "if [ -r /dev/kvm ] && [ -w /dev/kvm ]; then echo kvm:yes; "
+                  "else echo kvm:no; fi")
+        if self.tunnel is not None:
+            try:
+                _status, out, _err = self.tunnel.run(script)
+            except HostError:
+                return set(), None
+        elif self.host.demo or any("://" in u and not u.split("://")[1].startswith("/")
+                                   for u in self.host.libvirt):
+            return set(), None  # a remote URI without ssh: we cannot look at its CPU
+        else:
+            import os
+            import subprocess
+
+            try:
+                out = subprocess.run(["sh", "-c", script], capture_output=True, text=True,
+                                     timeout=5, check=False).stdout
+            except (OSError, subprocess.TimeoutExpired):
+                return set(), os.access("/dev/kvm", os.R_OK | os.W_OK)
+        lines = out.split()
+        return {w for w in lines if w in ("vmx", "svm")}, "kvm:yes" in lines
+
+
+class Fleet:
+    """Every host session of a config, connected in parallel."""
+
+    def __init__(self, config: Config, *, live: bool = False,
+                 inventory: Inventory | None = None) -> None:
+        self.config = config
+        self.inventory = inventory or Inventory()
+        self.sessions = {h.name: HostSession(h, self.inventory, timeout=config.timeout,
+                                             live=live) for h in config.hosts}
+        self._pool = ThreadPoolExecutor(max_workers=max(4, 2 * len(self.sessions)),
+                                        thread_name_prefix="fleet")
+
+    def session(self, name: str) -> HostSession:
+        try:
+            return self.sessions[name]
+        except KeyError:
+            known = ", ".join(self.sessions)
+            raise TuivirtError(f"unknown host {name!r} (configured: {known})") from None
+
+    def connect(self, names: Iterable[str] | None = None,
+                deadline: float | None = None) -> dict[str, str]:
+        """Connect the named hosts (all by default) in parallel; {host: error} for failures.
+
+        A host that has not answered by the deadline is reported as timed out; its thread
+        is left to finish on its own, so it never delays the others.
+        """
+        chosen = list(self.sessions) if names is None else list(dict.fromkeys(names))
+        budget = deadline if deadline is not None else self.config.timeout + 2
+        futures: dict[str, Future[None]] = {
+            name: self._pool.submit(self.sessions[name].connect) for name in chosen}
+        errors: dict[str, str] = {}
+        end = time.monotonic() + budget
+        for name, future in futures.items():
+            try:
+                future.result(timeout=max(0.0, end - time.monotonic()))
+            except HostError as exc:
+                errors[name] = exc.message
+            except TimeoutError:
+                errors[name] = f"timed out after {budget:.0f} s (host not answering)"
+                self.inventory.set_host(name, HostState.LOST, errors[name])
+            except Exception as exc:  # a bug or an unexpected library error: report it
+                errors[name] = f"{type(exc).__name__}: {exc}"
+        return errors
+
+    def start(self) -> None:
+        for session in self.sessions.values():
+            session.start()
+
+    def close(self) -> None:
+        for session in self.sessions.values():
+            with contextlib.suppress(Exception):
+                session.close()
+        self._pool.shutdown(wait=False, cancel_futures=True)
