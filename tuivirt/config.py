@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 import shutil
@@ -92,6 +93,12 @@ def _key_line(text: str, key: str, host_index: int | None) -> int | None:
     return None
 
 
+def _unknown(key: str, known: set[str]) -> str:
+    close = difflib.get_close_matches(key, sorted(known), n=1)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    return f"unknown key; {hint}known keys: {', '.join(sorted(known))}"
+
+
 def parse_ssh(value: str) -> SSHTarget:
     match = _SSH_RE.match(value.strip())
     if not match:
@@ -119,7 +126,9 @@ def parse_config(text: str, path: str) -> Config:
     except tomllib.TOMLDecodeError as exc:
         match = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
         line = int(match[1]) if match else None
-        message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
+        if line is None and "end of document" in str(exc):
+            line = max(1, len(text.splitlines()))
+        message = re.sub(r"\s*\(at (line \d+, column \d+|end of document)\)", "", str(exc))
         raise ConfigError(path, f"not valid TOML: {message}", line=line) from None
 
     def fail(message: str, key: str, index: int | None) -> ConfigError:
@@ -130,7 +139,7 @@ def parse_config(text: str, path: str) -> Config:
 
     for key in data:
         if key not in TOP_KEYS:
-            raise fail(f"unknown key; known keys: {', '.join(sorted(TOP_KEYS))}", key, None)
+            raise fail(_unknown(key, TOP_KEYS), key, None)
     theme = data.get("theme", "tuivirt-dark")
     if not isinstance(theme, str):
         raise fail("must be a string", "theme", None)
@@ -155,10 +164,6 @@ def parse_config(text: str, path: str) -> Config:
 
 def _parse_host(raw: Mapping[str, Any], index: int, fail: Any) -> HostConfig:
     where = f"host[{index}]"
-    for key in raw:
-        if key not in HOST_KEYS:
-            raise fail(f"unknown key; known keys: {', '.join(sorted(HOST_KEYS))}",
-                       f"{where}.{key}", index)
     name = raw.get("name")
     if not isinstance(name, str) or not name:
         raise fail("every host needs a name (a string)", f"{where}.name", index)
@@ -166,6 +171,9 @@ def _parse_host(raw: Mapping[str, Any], index: int, fail: Any) -> HostConfig:
         raise fail(f"{name!r}: use letters, digits, '.', '_' or '-' (no '/')",
                    f"{where}.name", index)
     where = f"host[{index}] ({name})"
+    for key in raw:
+        if key not in HOST_KEYS:
+            raise fail(_unknown(key, HOST_KEYS), f"{where}.{key}", index)
 
     libvirt = raw.get("libvirt", [])
     if isinstance(libvirt, str):
