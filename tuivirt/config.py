@@ -185,7 +185,8 @@ def _parse_host(raw: Mapping[str, Any], index: int, fail: Any) -> HostConfig:
             raise fail(f"{uri!r} is not a libvirt URI (e.g. qemu:///system)",
                        f"{where}.libvirt", index)
     docker = raw.get("docker")
-    if docker is not None and (not isinstance(docker, str) or not docker.startswith(DOCKER_SCHEMES)):
+    if docker is not None and (not isinstance(docker, str)
+                               or not docker.startswith(DOCKER_SCHEMES)):
         raise fail(f"{docker!r} is not a Docker endpoint (unix:///… or tcp://…)",
                    f"{where}.docker", index)
     if not libvirt and docker is None:
@@ -245,7 +246,7 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
 
 
 def demo_node_path() -> str:
-    return str(resources.files("tuivirt").joinpath("demo/node.xml"))
+    return str(resources.files("tuivirt.demo").joinpath("node.xml"))
 
 
 def demo_host() -> HostConfig:
@@ -258,10 +259,10 @@ def detect_local() -> Config:
     if any(os.path.exists(s) for s in ("/run/libvirt/libvirt-sock",
                                        "/run/libvirt/virtqemud-sock")):
         libvirt.append("qemu:///system")
-    if os.path.exists("/run/libvirt/libvirt-sock") and (
+    if (os.path.exists("/run/libvirt/libvirt-sock") and (
         glob("/usr/lib/*/libvirt/connection-driver/libvirt_driver_lxc.so")
         or glob("/usr/lib*/libvirt/connection-driver/libvirt_driver_lxc.so")
-    ) or os.path.exists("/run/libvirt/virtlxcd-sock"):
+    )) or os.path.exists("/run/libvirt/virtlxcd-sock"):
         libvirt.append("lxc:///system")
     docker = None
     for sock in ("/var/run/docker.sock", "/run/docker.sock"):

@@ -33,6 +33,7 @@ class Diff:
 
 
 Subscriber = Callable[[Diff], None]
+_KIND_WORDS = frozenset((*LIBVIRT_KINDS, DOCKER))
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,13 +176,22 @@ class Inventory:
 
     def address_of(self, guest: Guest) -> str:
         """HOST/NAME, or HOST/KIND:NAME when the name alone is ambiguous on that host."""
+        return self.addresses([guest])[guest.key]
+
+    def addresses(self, guests: Iterable[Guest]) -> dict[str, str]:
+        """address_of for many guests at once, in one pass over the store."""
         with self._lock:
-            same = sum(1 for g in self._guests.values()
-                       if g.host == guest.host and g.name == guest.name)
-        if same > 1 or ":" in guest.name and guest.name.split(":", 1)[0] in (
-                *LIBVIRT_KINDS, DOCKER):
-            return f"{guest.host}/{guest.kind}:{guest.name}"
-        return f"{guest.host}/{guest.name}"
+            counts: dict[tuple[str, str], int] = {}
+            for g in self._guests.values():
+                counts[g.host, g.name] = counts.get((g.host, g.name), 0) + 1
+        result = {}
+        for g in guests:
+            prefix = g.name.split(":", 1)[0] if ":" in g.name else None
+            if counts.get((g.host, g.name), 0) > 1 or prefix in _KIND_WORDS:
+                result[g.key] = f"{g.host}/{g.kind}:{g.name}"
+            else:
+                result[g.key] = f"{g.host}/{g.name}"
+        return result
 
     def resolve(self, text: str, *, unreachable: Iterable[str] = ()) -> Guest:
         """The one guest an address names; AddressError lists candidates when ambiguous."""
@@ -198,7 +208,7 @@ class Inventory:
         if len(matches) == 1:
             return matches[0]
         if matches:
-            candidates = tuple(sorted(self.address_of(g) for g in matches))
+            candidates = tuple(sorted(self.addresses(matches).values()))
             # address_of may still be ambiguous across hosts; qualify fully then.
             if len(set(candidates)) < len(candidates):
                 candidates = tuple(sorted(g.key for g in matches))

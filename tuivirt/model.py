@@ -67,10 +67,14 @@ class Guest:
         return self.kind == DOCKER
 
     def to_json(self) -> dict[str, Any]:
-        data = dataclasses.asdict(self)
-        data["state"] = str(self.state)
-        del data["endpoint"]
-        return data
+        # By hand: dataclasses.asdict deep-copies every field (a fifth of `list` time).
+        return {
+            "host": self.host, "kind": self.kind, "name": self.name, "id": self.id,
+            "state": self.state.value, "state_detail": self.state_detail,
+            "vcpus": self.vcpus, "memory_mib": self.memory_mib, "autostart": self.autostart,
+            "persistent": self.persistent, "arch": self.arch, "image": self.image,
+            "cpu_time_ns": self.cpu_time_ns, "started_at": self.started_at,
+        }
 
     def replace(self, **changes: Any) -> Guest:
         return dataclasses.replace(self, **changes)

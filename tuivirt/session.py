@@ -22,7 +22,6 @@ from typing import Any
 from tuivirt import backups
 from tuivirt.backends.docker import DockerEndpoint
 from tuivirt.backends.libvirt import LibvirtEndpoint
-from tuivirt.backends.ssh import SSHTunnel
 from tuivirt.config import Config, HostConfig
 from tuivirt.errors import GuestError, HostError, ReadOnlyError, TuivirtError
 from tuivirt.inventory import Inventory
@@ -69,7 +68,7 @@ class HostSession:
         self.live = live  # subscribe to events and reconnect (the UI); the CLI lists once
         self.state = HostState.DISCONNECTED
         self.reason = ""
-        self.tunnel: SSHTunnel | None = None
+        self.tunnel: Any = None  # backends.ssh.SSHTunnel, imported only for ssh hosts
         self.libvirt: list[LibvirtEndpoint] = []
         self.docker: DockerEndpoint | None = None
         self.endpoint_status: dict[str, str] = {}
@@ -115,6 +114,8 @@ class HostSession:
     def _connect(self, generation: int) -> None:
         host = self.host
         if host.ssh is not None:
+            from tuivirt.backends.ssh import SSHTunnel  # asyncio + asyncssh: only when used
+
             self.tunnel = SSHTunnel(host, timeout=self.timeout,
                                     on_lost=lambda r: self._lost(generation, r))
             self.tunnel.connect()
@@ -123,13 +124,9 @@ class HostSession:
         for uri in host.libvirt:
             endpoint = self._libvirt_endpoint(uri)
             try:
-                endpoint.open()
+                endpoint.open(events=self.live)
                 if self.live:
-                    endpoint.watch(
-                        on_event=lambda u, n, e, ep=endpoint: self._events.put(
-                            (generation, "libvirt", ep, u, e)),
-                        on_close=lambda r, ep=endpoint: self._lost(
-                            generation, f"{ep.endpoint}: {r}"))
+                    self._watch_libvirt(endpoint, generation)
                 self.inventory.replace_endpoint(self.name, endpoint.endpoint,
                                                 endpoint.list_guests())
             except HostError as exc:
@@ -164,6 +161,15 @@ class HostSession:
             self._set_state(HostState.DEGRADED, "; ".join(failures.values()))
         else:
             self._set_state(HostState.CONNECTED)
+
+    def _watch_libvirt(self, endpoint: LibvirtEndpoint, generation: int) -> None:
+        def on_event(uuid: str, _name: str, event: str) -> None:
+            self._events.put((generation, "libvirt", endpoint, uuid, event))
+
+        def on_close(reason: str) -> None:
+            self._lost(generation, f"{endpoint.endpoint}: {reason}")
+
+        endpoint.watch(on_event=on_event, on_close=on_close)
 
     def _libvirt_endpoint(self, uri: str) -> LibvirtEndpoint:
         read_only = self.host.read_only

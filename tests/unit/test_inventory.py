@@ -85,7 +85,7 @@ def test_resolution_unique_ambiguous_unknown() -> None:
         inventory.resolve("a/web")
     # Same name twice on one host: the candidates carry the kind qualifier.
     assert info.value.candidates == ("a/docker:web", "a/qemu:web")
-    with pytest.raises(AddressError, match="no such guest .*not reachable: c"):
+    with pytest.raises(AddressError, match=r"no such guest .*not reachable: c"):
         inventory.resolve("nope", unreachable=["c"])
     with pytest.raises(AddressError, match="host c is not reachable"):
         inventory.resolve("c/x", unreachable=["c"])

@@ -72,7 +72,8 @@ class DockerEndpoint:
         import docker  # imported here: it costs ~0.2 s and only Docker hosts need it
 
         try:
-            self.api = docker.APIClient(base_url=self.url, timeout=self.timeout, version="auto")
+            self.api = docker.APIClient(base_url=self.url, timeout=max(1, round(self.timeout)),
+                                        version="auto")
         except Exception as exc:  # DockerException on connect/version negotiation
             self.api = None
             raise HostError(self.host, f"{self.endpoint}: {_message(exc)}") from None

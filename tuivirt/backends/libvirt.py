@@ -108,7 +108,10 @@ class LibvirtEndpoint:
         self._close_registered = False
 
     # -- connection ---------------------------------------------------------------------
-    def open(self) -> None:
+    def open(self, *, events: bool = False) -> None:
+        """Connect. With events, libvirt's event loop must exist before the connection does."""
+        if events:
+            ensure_event_loop()
         try:
             opener = libvirt.openReadOnly if self.read_only else libvirt.open
             self.conn = opener(self.uri)

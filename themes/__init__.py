@@ -1,0 +1,1 @@
+"""Textual themes shipped with tuivirt (TOML files; packaged as tuivirt.themes)."""

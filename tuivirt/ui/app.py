@@ -1,0 +1,421 @@
+"""The Textual app: the main screen with one live table of every guest on every host."""
+
+from __future__ import annotations
+
+import threading
+import time
+import tomllib
+from collections.abc import Callable, Iterable
+from functools import partial
+from importlib import resources
+from pathlib import Path
+
+from textual import on
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.message import Message
+from textual.screen import Screen
+from textual.theme import Theme
+from textual.widgets import Footer, Input, Static
+
+from tuivirt import paths
+from tuivirt.config import Config
+from tuivirt.errors import TuivirtError
+from tuivirt.inventory import Diff
+from tuivirt.model import Guest, GuestState
+from tuivirt.session import Fleet
+from tuivirt.ui.filter import FilterError, GuestFilter
+from tuivirt.ui.screens.confirm import ConfirmScreen
+from tuivirt.ui.screens.help import HelpScreen
+from tuivirt.ui.widgets.guest_table import SORT_KEYS, GuestTable
+from tuivirt.ui.widgets.host_panel import HostPanel
+
+#: action -> (verb shown while in flight, past tense for the outcome)
+ACTION_WORDS = {
+    "start": ("starting", "started"),
+    "shutdown": ("shutting down", "shutdown requested"),
+    "reboot": ("rebooting", "reboot requested"),
+    "destroy": ("destroying", "destroyed"),
+    "suspend": ("pausing", "paused"),
+    "resume": ("resuming", "resumed"),
+    "autostart": ("setting autostart", "autostart set"),
+    "undefine": ("undefining", "undefined"),
+}
+
+
+class InventoryChanged(Message):
+    """Posted from session threads: the inventory changed."""
+
+    def __init__(self, diff: Diff) -> None:
+        self.diff = diff
+        super().__init__()
+
+
+class ActionDone(Message):
+    """Posted from a worker thread: one target's action finished."""
+
+    def __init__(self, key: str, address: str, action: str, label: str,
+                 error: str | None) -> None:
+        self.key = key
+        self.address = address
+        self.action = action
+        self.label = label
+        self.error = error
+        super().__init__()
+
+
+def load_themes(extra_dirs: Iterable[Path] = ()) -> list[Theme]:
+    """Themes shipped in themes/ (packaged as tuivirt.themes), then the user's own."""
+    sources: list[tuple[str, str]] = []
+    for entry in sorted(resources.files("tuivirt.themes").iterdir(), key=lambda p: p.name):
+        if entry.name.endswith(".toml"):
+            sources.append((entry.name, entry.read_text(encoding="utf-8")))
+    for folder in extra_dirs:
+        if folder.is_dir():
+            for path in sorted(folder.glob("*.toml")):
+                sources.append((str(path), path.read_text(encoding="utf-8")))
+    themes = []
+    for origin, text in sources:
+        try:
+            data = tomllib.loads(text)
+            variables = {str(k): str(v) for k, v in data.pop("variables", {}).items()}
+            themes.append(Theme(variables=variables, **data))
+        except (tomllib.TOMLDecodeError, TypeError, ValueError) as exc:
+            raise TuivirtError(f"theme {origin}: {exc}") from None
+    return themes
+
+
+class MainScreen(Screen[None]):
+    """The table, the host panel, the filter and a status line."""
+
+    BINDINGS = [
+        Binding("slash", "filter", "Filter"),
+        Binding("escape", "clear_filter", "Clear filter", show=False),
+        Binding("space", "mark", "Mark"),
+        Binding("u", "clear_marks", "Unmark all", show=False),
+        Binding("s", "act('start')", "Start"),
+        Binding("S", "act('shutdown')", "Shutdown"),
+        Binding("r", "act('reboot')", "Reboot"),
+        Binding("D", "act('destroy')", "Destroy"),
+        Binding("p", "act('pause')", "Pause/resume"),
+        Binding("a", "act('autostart')", "Autostart"),
+        Binding("U", "act('undefine')", "Undefine", show=False),
+        Binding("o", "sort_next", "Sort", show=False),
+        Binding("O", "sort_reverse", "Reverse sort", show=False),
+        Binding("H", "group", "Group by host", show=False),
+        Binding("h", "hosts", "Hosts"),
+        Binding("question_mark", "help", "Help"),
+        Binding("colon", "command_palette", "Commands", show=False),
+        Binding("q", "quit", "Quit"),
+    ]
+    DEFAULT_CSS = """
+    MainScreen { layout: vertical; }
+    MainScreen #filter { height: 1; border: none; padding: 0 1; background: $panel; }
+    MainScreen #filter.-invalid { color: $error; }
+    MainScreen GuestTable { height: 1fr; }
+    MainScreen #status { height: 1; padding: 0 1; background: $panel; color: $foreground 80%; }
+    MainScreen #status.-error { color: $error; }
+    """
+
+    def __init__(self, config: Config, clock: Callable[[], float]) -> None:
+        super().__init__()
+        self.config = config
+        self.clock = clock
+        self.filter_error: str | None = None
+
+    def compose(self) -> ComposeResult:
+        hosts = [(h.name, h.label, h.read_only) for h in self.config.hosts]
+        yield HostPanel(hosts, clock=self.clock, id="hosts")
+        yield Input(placeholder="filter: host:NAME state:running kind:docker text !negate",
+                    id="filter")
+        table = GuestTable(id="guests", clock=self.clock)
+        table.host_labels = {h.name: h.label for h in self.config.hosts if h.label}
+        yield table
+        yield Static(id="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#filter", Input).display = False
+        self.table.focus()
+        self.update_status()
+
+    @property
+    def table(self) -> GuestTable:
+        return self.query_one(GuestTable)
+
+    # -- status line --------------------------------------------------------------------
+    def update_status(self) -> None:
+        table = self.table
+        total = len(table.guests)
+        shown = table.visible_count()
+        parts = [f"{total} guests" if shown == total else f"{shown} of {total} guests"]
+        if table.filter:
+            parts.append(f"filter: {table.filter.text}")
+        if table.marks:
+            parts.append(f"{len(table.marks)} marked")
+        parts.append(f"sort: {table.sort_column}{' ▼' if table.sort_reverse else ''}")
+        if table.group_by_host:
+            parts.append("grouped by host")
+        status = self.query_one("#status", Static)
+        if self.filter_error:
+            parts.append(f"filter error: {self.filter_error}")
+        status.set_class(bool(self.filter_error), "-error")
+        status.update(" · ".join(parts))
+
+    # -- filter -------------------------------------------------------------------------
+    def action_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.display = True
+        # Synchronously: Widget.focus() defers, and keys typed right after `/` (a fast
+        # typist, a paste) would reach the table's bindings instead of the filter.
+        self.set_focus(box)
+
+    def action_clear_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.value = ""
+        box.display = False
+        self.filter_error = None
+        self.table.set_filter(GuestFilter.parse(""))
+        self.set_focus(self.table)
+        self.update_status()
+
+    @on(Input.Changed, "#filter")
+    def filter_changed(self, event: Input.Changed) -> None:
+        try:
+            guest_filter = GuestFilter.parse(event.value)
+        except FilterError as exc:
+            # Keep the last good filter on screen; say what is wrong with this one.
+            self.filter_error = str(exc)
+            event.input.add_class("-invalid")
+        else:
+            self.filter_error = None
+            event.input.remove_class("-invalid")
+            self.table.set_filter(guest_filter)
+        self.update_status()
+
+    @on(Input.Submitted, "#filter")
+    def filter_done(self, event: Input.Submitted) -> None:
+        if not event.value.strip():
+            self.action_clear_filter()
+            return
+        self.set_focus(self.table)
+
+    # -- table keys ---------------------------------------------------------------------
+    def action_mark(self) -> None:
+        self.table.toggle_mark()
+        self.update_status()
+
+    def action_clear_marks(self) -> None:
+        self.table.clear_marks()
+        self.update_status()
+
+    def action_sort_next(self) -> None:
+        keys = list(SORT_KEYS)
+        table = self.table
+        table.sort_column = keys[(keys.index(table.sort_column) + 1) % len(keys)]
+        self.update_status()
+
+    def action_sort_reverse(self) -> None:
+        self.table.sort_reverse = not self.table.sort_reverse
+        self.update_status()
+
+    def action_group(self) -> None:
+        self.table.group_by_host = not self.table.group_by_host
+        self.update_status()
+
+    def action_hosts(self) -> None:
+        panel = self.query_one(HostPanel)
+        panel.display = not panel.display
+        panel.refresh_text()
+
+    def action_help(self) -> None:
+        self.app.push_screen(HelpScreen())
+
+    def action_act(self, action: str) -> None:
+        app = self.app
+        assert isinstance(app, TuivirtApp)
+        app.request_action(action, self.table.targets())
+
+    @on(GuestTable.CursorMoved)
+    def cursor_moved(self) -> None:
+        self.update_status()
+
+
+class TuivirtApp(App[int]):
+    """tuivirt's full-screen console.
+
+    The fleet (host sessions + inventory) is given in the constructor; `start_sessions`
+    False leaves it alone, so tests and snapshots can feed fixed data as messages.
+    """
+
+    TITLE = "tuivirt"
+    CSS_PATH = "app.tcss"
+    ENABLE_COMMAND_PALETTE = True
+
+    def __init__(self, config: Config, *, fleet: Fleet | None = None,
+                 start_sessions: bool = True, clock: Callable[[], float] = time.time) -> None:
+        super().__init__()
+        self.config = config
+        self.fleet = fleet if fleet is not None else Fleet(config, live=True)
+        self.start_sessions = start_sessions
+        self.clock = clock
+        self._unsubscribe: Callable[[], None] | None = None
+        for theme in load_themes([paths.config_dir() / "themes"]):
+            self.register_theme(theme)
+        self.theme = config.theme if config.theme in self.available_themes else "tuivirt-dark"
+        self.first_rows_at: float | None = None  # for the startup benchmark
+
+    def get_default_screen(self) -> MainScreen:
+        return MainScreen(self.config, self.clock)
+
+    @property
+    def main(self) -> MainScreen:
+        screen = self.screen_stack[0]
+        assert isinstance(screen, MainScreen)
+        return screen
+
+    def on_mount(self) -> None:
+        for note in self.config.notes:
+            self.notify(note, title="demo host", timeout=8)
+        def forward(diff: Diff) -> None:  # on session threads: post, nothing more
+            self.post_message(InventoryChanged(diff))
+
+        self._unsubscribe = self.fleet.inventory.subscribe(forward)
+        # Rows already in the inventory (e.g. a fleet connected before the app).
+        initial = Diff(added=tuple(self.fleet.inventory.guests()),
+                       hosts=tuple(self.fleet.inventory.host_statuses()))
+        if initial:
+            self.post_message(InventoryChanged(initial))
+        if self.start_sessions:
+            self.fleet.start()
+        self.set_interval(15, self._tick)
+
+    def _tick(self) -> None:
+        # Uptimes move; nothing else needs a timer (events carry the rest).
+        self.main.table.refresh()
+
+    def on_unmount(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+        # A hung host must not hold the exit: close in the background.
+        threading.Thread(target=self.fleet.close, daemon=True).start()
+
+    def on_inventory_changed(self, message: InventoryChanged) -> None:
+        main = self.main
+        main.table.apply(message.diff)
+        panel = main.query_one(HostPanel)
+        for status in message.diff.hosts:
+            panel.update_status(status)
+            if status.state == "lost":
+                self.notify(f"host {status.name} lost: {status.reason}", severity="error",
+                            timeout=6)
+        if self.first_rows_at is None and main.table.guests:
+            self.first_rows_at = time.monotonic()
+        main.update_status()
+
+    # -- actions ------------------------------------------------------------------------
+    def request_action(self, action: str, targets: list[Guest]) -> None:
+        """Check, confirm where it hurts, then run each target's action off the UI thread."""
+        if not targets:
+            self.notify("no guest under the cursor", severity="warning")
+            return
+        steps: list[tuple[Guest, str, bool]] = []
+        for guest in targets:
+            if action == "pause":
+                real = "resume" if guest.state == GuestState.PAUSED else "suspend"
+                steps.append((guest, real, True))
+            elif action == "autostart":
+                steps.append((guest, "autostart", not guest.autostart))
+            else:
+                steps.append((guest, action, True))
+        inventory = self.fleet.inventory
+        allowed = []
+        for guest, real, enable in steps:
+            host = self.config.host(guest.host)
+            if host.read_only:
+                self.notify(f"host {guest.host} is read-only: refusing to {real} "
+                            f"{guest.name}", severity="error", timeout=6)
+            else:
+                allowed.append((guest, real, enable))
+        if not allowed:
+            return
+        addresses = inventory.addresses(g for g, _a, _e in allowed)
+        labels = [f"{addresses[g.key]}  ({g.kind}, {g.state})  → {real}"
+                  + (f" {'on' if enable else 'off'}" if real == "autostart" else "")
+                  for g, real, enable in allowed]
+        destructive = action in ("destroy", "undefine")
+        if destructive or len(allowed) > 1:
+            typed = None
+            if action == "undefine":
+                typed = allowed[0][0].name if len(allowed) == 1 else f"{len(allowed)} guests"
+            verb = {"destroy": "Destroy (force off)", "undefine": "Undefine / remove"}.get(
+                action, action.capitalize())
+            title = f"{verb} {len(allowed)} guest{'s' if len(allowed) > 1 else ''}?"
+            self.push_screen(
+                ConfirmScreen(title, labels, typed=typed, confirm_label=verb.split()[0]),
+                lambda ok: self._launch(allowed, addresses) if ok else self.notify(
+                    "cancelled: nothing was changed"))
+        else:
+            self._launch(allowed, addresses)
+
+    def _launch(self, steps: list[tuple[Guest, str, bool]], addresses: dict[str, str]) -> None:
+        table = self.main.table
+        for guest, action, enable in steps:
+            table.set_busy([guest.key], ACTION_WORDS[action][0])
+            self.run_worker(partial(self._perform, guest, action, enable,
+                                    addresses[guest.key]),
+                            thread=True, group="actions", exit_on_error=False)
+
+    def _perform(self, guest: Guest, action: str, enable: bool, address: str) -> None:
+        """Runs in a worker thread; reports back with a message, never touches widgets."""
+        label = ACTION_WORDS[action][1]
+        if action == "autostart":
+            label = f"autostart {'on' if enable else 'off'}"
+        try:
+            session = self.fleet.session(guest.host)
+            session.perform(guest, action, enable)
+        except TuivirtError as exc:
+            message = getattr(exc, "message", str(exc))
+            self.post_message(ActionDone(guest.key, address, action, label, message))
+            return
+        except Exception as exc:  # a library error we did not expect: show it, don't crash
+            self.post_message(ActionDone(guest.key, address, action, label,
+                                         f"{type(exc).__name__}: {exc}"))
+            return
+        self.post_message(ActionDone(guest.key, address, action, label, None))
+
+    def on_action_done(self, message: ActionDone) -> None:
+        self.main.table.set_busy([message.key], None)
+        if message.error is None:
+            self.notify(f"{message.address}: {message.label}", timeout=4)
+        else:
+            self.notify(f"{message.address}: {message.action} failed: {message.error}",
+                        severity="error", timeout=10)
+
+    # -- palette ------------------------------------------------------------------------
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        if not isinstance(screen, MainScreen):
+            return
+        for action, (_doing, _done) in ACTION_WORDS.items():
+            if action in ("suspend", "resume"):
+                continue
+            yield SystemCommand(f"Guest: {action}", f"{action} the marked guests, or the "
+                                "one under the cursor", partial(screen.action_act, action))
+        yield SystemCommand("Guest: pause / resume", "pause running guests, resume paused",
+                            partial(screen.action_act, "pause"))
+        yield SystemCommand("Table: filter", "filter rows (/)", screen.action_filter)
+        yield SystemCommand("Table: clear marks", "unmark every guest",
+                            screen.action_clear_marks)
+        yield SystemCommand("Table: group by host", "toggle grouping (H)", screen.action_group)
+        yield SystemCommand("Table: next sort column", "cycle sort (o)",
+                            screen.action_sort_next)
+        yield SystemCommand("Hosts: show / hide panel", "host states (h)",
+                            screen.action_hosts)
+        yield SystemCommand("Help: keys", "every key (?)", screen.action_help)
+
+
+def run_app(config: Config) -> int:
+    app = TuivirtApp(config)
+    result = app.run()
+    return int(result or 0)
