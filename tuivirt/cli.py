@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any, TextIO
 
 from tuivirt import __version__
@@ -256,6 +255,8 @@ def cmd_action(args: argparse.Namespace, config: Config) -> int:
             return {"address": address, "action": action, "ok": True, "error": None,
                     "state": str(fresh.state) if fresh else "removed"}
 
+        from concurrent.futures import ThreadPoolExecutor
+
         with ThreadPoolExecutor(max_workers=max(1, min(8, len(targets)))) as pool:
             outcomes.extend(pool.map(run, targets))
     finally:
@@ -297,7 +298,11 @@ def cmd_define(args: argparse.Namespace, config: Config) -> int:
     except KeyError as exc:
         raise UsageError(str(exc.args[0])) from None
     try:
-        xml = sys.stdin.read() if args.file == "-" else Path(args.file).read_text("utf-8")
+        if args.file == "-":
+            xml = sys.stdin.read()
+        else:
+            with open(args.file, encoding="utf-8") as handle:
+                xml = handle.read()
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"{args.file}: cannot read: {exc}") from None
     problem = domxml.check_well_formed(xml)
@@ -323,6 +328,8 @@ def cmd_hosts(args: argparse.Namespace, config: Config) -> int:
     fleet = _fleet(config)
     try:
         fleet.connect()
+        from concurrent.futures import ThreadPoolExecutor
+
         with ThreadPoolExecutor(max_workers=max(1, len(fleet.sessions))) as pool:
             facts = list(pool.map(lambda s: s.facts(), fleet.sessions.values()))
     finally:
@@ -344,6 +351,24 @@ def cmd_hosts(args: argparse.Namespace, config: Config) -> int:
     return EXIT_OK if all(f.to_json()["reachable"] for f in facts) else EXIT_FAILED
 
 
+def run_ui(config: Config) -> int:
+    """The full-screen console. Hosts start connecting before Textual is even imported."""
+    import threading
+
+    from tuivirt.session import Fleet
+
+    fleet = Fleet(config, live=True)
+    gate = threading.Event()
+    fleet.start(gate)
+    # Textual paints at most MAX_FPS times a second and a keystroke takes a frame or two
+    # to show: 240 halves typing latency at 60's cost when idle (none: the timer pauses).
+    os.environ.setdefault("TEXTUAL_FPS", "240")
+    from tuivirt.ui.app import TuivirtApp
+
+    app = TuivirtApp(config, fleet=fleet, start_sessions=False, gate=gate)
+    return int(app.run() or 0)
+
+
 COMMANDS = {"list": cmd_list, "dumpxml": cmd_dumpxml, "define": cmd_define,
             "hosts": cmd_hosts, **dict.fromkeys(LIFECYCLE, cmd_action)}
 
@@ -362,9 +387,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for note in config.notes:
             _warn(note)
         if args.command is None:
-            from tuivirt.ui.app import run_app
-
-            return run_app(config)
+            return run_ui(config)
         return COMMANDS[args.command](args, config)
     except ConfigError as exc:
         _warn(f"config error: {exc}")

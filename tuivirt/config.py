@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
-import shutil
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from glob import glob
-from importlib import resources
-from pathlib import Path
 from typing import Any
 
-from tuivirt import paths
 from tuivirt.errors import ConfigError
 
 HOST_KEYS = {
@@ -94,6 +88,8 @@ def _key_line(text: str, key: str, host_index: int | None) -> int | None:
 
 
 def _unknown(key: str, known: set[str]) -> str:
+    import difflib
+
     close = difflib.get_close_matches(key, sorted(known), n=1)
     hint = f"did you mean {close[0]!r}? " if close else ""
     return f"unknown key; {hint}known keys: {', '.join(sorted(known))}"
@@ -231,21 +227,26 @@ def _parse_host(raw: Mapping[str, Any], index: int, fail: Any) -> HostConfig:
 def load_config(path: str | os.PathLike[str] | None = None) -> Config:
     """Read `path`, else the XDG config file, else what this machine has."""
     if path is None:
+        from tuivirt import paths
+
         default = paths.config_file()
         if not default.exists():
             return detect_local()
         path = default
-    path = Path(path)
+    path = os.fspath(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
     except FileNotFoundError:
-        raise ConfigError(str(path), "no such file") from None
+        raise ConfigError(path, "no such file") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(str(path), f"cannot read: {exc}") from None
-    return parse_config(text, str(path))
+        raise ConfigError(path, f"cannot read: {exc}") from None
+    return parse_config(text, path)
 
 
 def demo_node_path() -> str:
+    from importlib import resources
+
     return str(resources.files("tuivirt.demo").joinpath("node.xml"))
 
 
@@ -255,6 +256,9 @@ def demo_host() -> HostConfig:
 
 def detect_local() -> Config:
     """No config file: use the local libvirt and Docker sockets, or the demo host."""
+    import shutil
+    from glob import glob
+
     libvirt: list[str] = []
     if any(os.path.exists(s) for s in ("/run/libvirt/libvirt-sock",
                                        "/run/libvirt/virtqemud-sock")):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -54,7 +54,9 @@ class Guest:
     arch: str | None = None
     image: str | None = None
     endpoint: str = ""  # the libvirt URI or Docker endpoint it came from
-    cpu_time_ns: int | None = None
+    # Not part of equality: it moves on every listing of a running domain, and a
+    # relisting must not turn every running guest into a "changed" row.
+    cpu_time_ns: int | None = field(default=None, compare=False)
     started_at: float | None = None  # epoch seconds, when the backend knows it
 
     @property

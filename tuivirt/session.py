@@ -15,11 +15,9 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from tuivirt import backups
 from tuivirt.backends.docker import DockerEndpoint
 from tuivirt.backends.libvirt import LibvirtEndpoint
 from tuivirt.config import Config, HostConfig
@@ -34,7 +32,7 @@ DOCKER_EVENTS = {"create", "start", "restart", "stop", "die", "kill", "pause", "
                  "destroy", "rename", "update", "oom", "health_status"}
 _LOCAL_URI_RE = re.compile(r"^(?P<driver>[a-z0-9]+):///(?P<path>[a-z]+)(?P<query>\?.*)?$")
 MAX_BACKOFF = 30.0
-RELIST_EVERY = 60.0  # the safety net under events, not the heartbeat
+RELIST_EVERY = 300.0  # the safety net under events, not the heartbeat
 
 
 def tunnel_uri(uri: str, socket_path: str) -> str | None:
@@ -212,12 +210,21 @@ class HostSession:
             self._lock.release()
 
     # -- live mode: events, loss, reconnect ------------------------------------------------
-    def start(self) -> None:
-        """Run the session in the background: connect, follow events, reconnect when lost."""
+    @property
+    def heavy(self) -> bool:
+        """Connecting imports asyncssh or the Docker SDK (0.1-0.4 s of Python each)."""
+        return self.host.ssh is not None or self.host.docker is not None
+
+    def start(self, gate: threading.Event | None = None) -> None:
+        """Run the session in the background: connect, follow events, reconnect when lost.
+
+        A heavy session first waits (at most a second) for `gate`: the UI opens it once
+        the first rows are on screen, so big imports do not fight them for the GIL.
+        """
         self.live = True
         self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name=f"session-{self.name}",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._run, args=(gate,),
+                                        name=f"session-{self.name}", daemon=True)
         self._thread.start()
 
     def _lost(self, generation: int, reason: str) -> None:
@@ -233,7 +240,9 @@ class HostSession:
         if docker.api is not None:  # the stream ended without us closing it
             self._lost(generation, f"{docker.endpoint}: event stream ended")
 
-    def _run(self) -> None:
+    def _run(self, gate: threading.Event | None = None) -> None:
+        if gate is not None and self.heavy:
+            gate.wait(1.0)
         backoff = 1.0
         while not self._stop.is_set():
             try:
@@ -362,6 +371,7 @@ class HostSession:
 
         Returns the defined guest and the backup's path (None for a new domain).
         """
+        from tuivirt import backups
         from tuivirt.backends import domxml
 
         problem = domxml.check_well_formed(xml)
@@ -473,8 +483,6 @@ class Fleet:
         self.inventory = inventory or Inventory()
         self.sessions = {h.name: HostSession(h, self.inventory, timeout=config.timeout,
                                              live=live) for h in config.hosts}
-        self._pool = ThreadPoolExecutor(max_workers=max(4, 2 * len(self.sessions)),
-                                        thread_name_prefix="fleet")
 
     def session(self, name: str) -> HostSession:
         try:
@@ -492,28 +500,39 @@ class Fleet:
         """
         chosen = list(self.sessions) if names is None else list(dict.fromkeys(names))
         budget = deadline if deadline is not None else self.config.timeout + 2
-        futures: dict[str, Future[None]] = {
-            name: self._pool.submit(self.sessions[name].connect) for name in chosen}
-        errors: dict[str, str] = {}
-        end = time.monotonic() + budget
-        for name, future in futures.items():
+        outcome: dict[str, str | None] = {}
+
+        def connect(name: str) -> None:
             try:
-                future.result(timeout=max(0.0, end - time.monotonic()))
+                self.sessions[name].connect()
             except HostError as exc:
-                errors[name] = exc.message
-            except TimeoutError:
+                outcome[name] = exc.message
+            except Exception as exc:  # a bug or an unexpected library error: report it
+                outcome[name] = f"{type(exc).__name__}: {exc}"
+            else:
+                outcome[name] = None
+
+        # Plain daemon threads: one that hangs on a dead host is simply left behind.
+        threads = {name: threading.Thread(target=connect, args=(name,), daemon=True,
+                                          name=f"connect-{name}") for name in chosen}
+        for thread in threads.values():
+            thread.start()
+        end = time.monotonic() + budget
+        errors: dict[str, str] = {}
+        for name, thread in threads.items():
+            thread.join(max(0.0, end - time.monotonic()))
+            if thread.is_alive():
                 errors[name] = f"timed out after {budget:.0f} s (host not answering)"
                 self.inventory.set_host(name, HostState.LOST, errors[name])
-            except Exception as exc:  # a bug or an unexpected library error: report it
-                errors[name] = f"{type(exc).__name__}: {exc}"
+            elif outcome.get(name) is not None:
+                errors[name] = str(outcome[name])
         return errors
 
-    def start(self) -> None:
+    def start(self, gate: threading.Event | None = None) -> None:
         for session in self.sessions.values():
-            session.start()
+            session.start(gate)
 
     def close(self) -> None:
         for session in self.sessions.values():
             with contextlib.suppress(Exception):
                 session.close()
-        self._pool.shutdown(wait=False, cancel_futures=True)

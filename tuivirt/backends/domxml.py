@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from lxml import etree
+if TYPE_CHECKING:
+    from lxml import etree
 
 _TYPE_RE = re.compile(r"<domain\s[^>]*?type=['\"]([^'\"]+)['\"]")
 _ARCH_RE = re.compile(r"<type\s[^>]*?arch=['\"]([^'\"]+)['\"]")
@@ -25,6 +27,8 @@ class XMLProblem:
 
 def check_well_formed(text: str | bytes) -> XMLProblem | None:
     """None when the text parses as XML, else where and why it does not."""
+    from lxml import etree  # lazily: listing never parses XML
+
     data = text.encode("utf-8", "surrogateescape") if isinstance(text, str) else text
     parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
     try:
@@ -39,6 +43,8 @@ def check_well_formed(text: str | bytes) -> XMLProblem | None:
 
 
 def parse(text: str) -> etree._Element:
+    from lxml import etree
+
     parser = etree.XMLParser(resolve_entities=False, no_network=True,
                              remove_blank_text=False)
     return etree.fromstring(text.encode("utf-8"), parser)
@@ -56,6 +62,8 @@ def domain_kind_and_arch(xml: str) -> tuple[str, str | None]:
 
 
 def root_tag(xml: str) -> str:
+    from lxml import etree
+
     return str(etree.QName(parse(xml)).localname)
 
 

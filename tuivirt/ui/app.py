@@ -160,7 +160,7 @@ class MainScreen(Screen[None]):
         if self.filter_error:
             parts.append(f"filter error: {self.filter_error}")
         status.set_class(bool(self.filter_error), "-error")
-        status.update(" · ".join(parts))
+        status.update(" · ".join(parts), layout=False)  # one fixed line: no relayout
 
     # -- filter -------------------------------------------------------------------------
     def action_filter(self) -> None:
@@ -253,9 +253,12 @@ class TuivirtApp(App[int]):
     ENABLE_COMMAND_PALETTE = True
 
     def __init__(self, config: Config, *, fleet: Fleet | None = None,
-                 start_sessions: bool = True, clock: Callable[[], float] = time.time) -> None:
+                 start_sessions: bool = True, clock: Callable[[], float] = time.time,
+                 gate: threading.Event | None = None) -> None:
         super().__init__()
         self.config = config
+        # Opened once the first rows are drawn: heavy sessions (ssh, docker) wait for it.
+        self.gate = gate if gate is not None else threading.Event()
         self.fleet = fleet if fleet is not None else Fleet(config, live=True)
         self.start_sessions = start_sessions
         self.clock = clock
@@ -287,7 +290,11 @@ class TuivirtApp(App[int]):
         if initial:
             self.post_message(InventoryChanged(initial))
         if self.start_sessions:
-            self.fleet.start()
+            self.fleet.start(self.gate)
+        if all(s.heavy for s in self.fleet.sessions.values()):
+            self.gate.set()  # nothing quick to show first: let everything connect
+        else:
+            self.set_timer(0.5, self.gate.set)  # never hold the others for long
         self.set_interval(15, self._tick)
 
     def _tick(self) -> None:
@@ -311,6 +318,7 @@ class TuivirtApp(App[int]):
                             timeout=6)
         if self.first_rows_at is None and main.table.guests:
             self.first_rows_at = time.monotonic()
+            self.call_after_refresh(self.gate.set)
         main.update_status()
 
     # -- actions ------------------------------------------------------------------------
@@ -415,7 +423,3 @@ class TuivirtApp(App[int]):
         yield SystemCommand("Help: keys", "every key (?)", screen.action_help)
 
 
-def run_app(config: Config) -> int:
-    app = TuivirtApp(config)
-    result = app.run()
-    return int(result or 0)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from tuivirt.model import DOCKER, Guest
@@ -15,21 +15,26 @@ class FilterError(ValueError):
     """The filter text cannot be used; the message says which word and why."""
 
 
+def haystack(guest: Guest) -> str:
+    """What plain words search: name, image and id, one per line (^ and $ work per line)."""
+    return f"{guest.name}\n{guest.image or ''}\n{guest.id}"
+
+
 @dataclass(frozen=True, slots=True)
 class Term:
     field: str | None  # None: name, image or id
     pattern: re.Pattern[str]
     negate: bool
 
-    def matches(self, guest: Guest) -> bool:
+    def matches(self, guest: Guest, hay: str | None = None) -> bool:
         if self.field is None:
-            hay = (guest.name, guest.image or "", guest.id)
-            found = any(self.pattern.search(h) for h in hay)
+            found = self.pattern.search(
+                hay if hay is not None else haystack(guest)) is not None
         elif self.field == "kind" and self.pattern.pattern.lower() == "libvirt":
             found = guest.kind != DOCKER
         else:
             value = getattr(guest, self.field)
-            found = bool(self.pattern.search(str(value) if value is not None else ""))
+            found = self.pattern.search(str(value) if value is not None else "") is not None
         return found != self.negate
 
 
@@ -52,7 +57,7 @@ class GuestFilter:
                 raise FilterError(f"{'!' if negate else ''}{field or ''}: needs a value "
                                   f"after the colon")
             try:
-                pattern = re.compile(word, re.IGNORECASE)
+                pattern = re.compile(word, re.IGNORECASE | re.MULTILINE)
             except re.error as exc:
                 raise FilterError(f"{word!r} is not a valid regex: {exc}") from None
             terms.append(Term(field, pattern, negate))
@@ -61,8 +66,28 @@ class GuestFilter:
     def __bool__(self) -> bool:
         return bool(self.terms)
 
-    def matches(self, guest: Guest) -> bool:
-        return all(term.matches(guest) for term in self.terms)
+    def select(self, keys: list[str], guests: Mapping[str, Guest],
+               hay: Mapping[str, str]) -> list[str]:
+        """The keys (order kept) whose guests match: term by term, each pass narrower.
 
-    def predicate(self) -> Callable[[Guest], bool]:
-        return self.matches
+        The table calls this on every keystroke with 5000 rows: one tight
+        comprehension per term, no per-guest method calls.
+        """
+        for term in self.terms:
+            search, negate = term.pattern.search, term.negate
+            if term.field is None:
+                keys = [k for k in keys if (search(hay[k]) is None) is negate]
+            elif term.field == "kind" and term.pattern.pattern.lower() == "libvirt":
+                keys = [k for k in keys if (guests[k].kind == DOCKER) is negate]
+            else:
+                field = term.field
+                keys = [k for k in keys
+                        if (search(str(getattr(guests[k], field) or "")) is None) is negate]
+        return keys
+
+    def matches(self, guest: Guest, hay: str | None = None) -> bool:
+        # A loop, not all(<generator>): this runs 5000 times per keystroke.
+        for term in self.terms:  # noqa: SIM110
+            if not term.matches(guest, hay):
+                return False
+        return True

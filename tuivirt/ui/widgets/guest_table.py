@@ -22,7 +22,7 @@ from textual.strip import Strip
 
 from tuivirt.inventory import Diff, HostStatus
 from tuivirt.model import Guest, GuestState, HostState
-from tuivirt.ui.filter import GuestFilter
+from tuivirt.ui.filter import GuestFilter, haystack
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +158,8 @@ class GuestTable(ScrollView, can_focus=True):
                  classes: str | None = None, clock: Callable[[], float] = time.time) -> None:
         super().__init__(name=name, id=id, classes=classes)
         self.guests: dict[str, Guest] = {}
+        self._hay: dict[str, str] = {}  # key -> what plain filter words search
+        self._sorted: list[str] | None = None  # every guest key in sort order (a cache)
         self.rows: list[str] = []  # visible guest keys, in display order ("" = group line)
         self._index: dict[str, int] = {}
         self.marks: set[str] = set()
@@ -166,6 +168,7 @@ class GuestTable(ScrollView, can_focus=True):
         self.host_labels: dict[str, str] = {}
         self.filter = GuestFilter.parse("")
         self.cursor = 0
+        self._user_moved = False  # until the user moves, the cursor stays on the first row
         self._clock = clock
         self._name_width = COLUMNS[3].width
 
@@ -178,15 +181,20 @@ class GuestTable(ScrollView, can_focus=True):
             self._refresh_host(status.name)
         for key in diff.removed:
             if self.guests.pop(key, None) is not None:
+                self._hay.pop(key, None)
+                self._sorted = None
                 self.marks.discard(key)
                 self.busy.pop(key, None)
                 relayout = relayout or key in self._index
         for guest in (*diff.added, *diff.changed):
             old = self.guests.get(guest.key)
             self.guests[guest.key] = guest
+            hay = self._hay[guest.key] = haystack(guest)
             visible = guest.key in self._index
-            wanted = self.filter.matches(guest)
+            wanted = self.filter.matches(guest, hay)
             moved = old is not None and self._sort_value(old) != self._sort_value(guest)
+            if old is None or moved:
+                self._sorted = None
             if visible != wanted or (wanted and (old is None or moved)):
                 relayout = True  # appears, disappears, or changes place
             elif visible:
@@ -204,28 +212,36 @@ class GuestTable(ScrollView, can_focus=True):
     def relayout(self) -> None:
         """Recompute visible rows (filter, sort, groups); keep the cursor on its guest."""
         current = self.current_key
-        keyfn = SORT_KEYS[self.sort_column]
-        matches = self.filter.matches
-        chosen = [g for g in self.guests.values() if matches(g)]
-        chosen.sort(key=keyfn, reverse=self.sort_reverse)  # type: ignore[arg-type]
+        guests = self.guests
+        if self._sorted is None:
+            keyfn = SORT_KEYS[self.sort_column]
+            ordered = sorted(guests.values(), key=keyfn,  # type: ignore[arg-type]
+                             reverse=self.sort_reverse)
+            self._sorted = [g.key for g in ordered]
+            # Sized for every guest, not the filtered few: columns do not jump as you type.
+            longest = max((len(g.name) for g in ordered), default=0)
+            self._name_width = max(COLUMNS[3].width, min(48, longest))
+        chosen = self.filter.select(self._sorted, guests, self._hay) if self.filter \
+            else list(self._sorted)
         if self.group_by_host:
-            chosen.sort(key=lambda g: g.host)  # stable: keeps the column order in a group
+            chosen.sort(key=lambda k: guests[k].host)  # stable: keeps the order in a group
             rows: list[str] = []
             last = None
-            for guest in chosen:
-                if guest.host != last:
-                    rows.append(f"\0{guest.host}")
-                    last = guest.host
-                rows.append(guest.key)
+            for key in chosen:
+                host = guests[key].host
+                if host != last:
+                    rows.append(f"\0{host}")
+                    last = host
+                rows.append(key)
             self.rows = rows
         else:
-            self.rows = [g.key for g in chosen]
+            self.rows = chosen
         self._index = {key: i for i, key in enumerate(self.rows)}
-        longest = max((len(g.name) for g in chosen), default=COLUMNS[3].width)
-        self._name_width = max(COLUMNS[3].width, min(48, longest))
         width = sum(c.width + 1 for c in COLUMNS) + self._name_width - COLUMNS[3].width
         self.virtual_size = Size(width, len(self.rows) + 1)
-        if current is not None and current in self._index:
+        if not self._user_moved:
+            self.cursor = 0
+        elif current is not None and current in self._index:
             self.cursor = self._index[current]
         self.cursor = max(0, min(self.cursor, len(self.rows) - 1))
         if self.rows and self.rows[self.cursor].startswith("\0"):
@@ -235,9 +251,11 @@ class GuestTable(ScrollView, can_focus=True):
         self.post_message(self.CursorMoved(self.current_guest))
 
     def watch_sort_column(self) -> None:
+        self._sorted = None
         self.relayout()
 
     def watch_sort_reverse(self) -> None:
+        self._sorted = None
         self.relayout()
 
     def watch_group_by_host(self) -> None:
@@ -295,6 +313,7 @@ class GuestTable(ScrollView, can_focus=True):
 
     # -- cursor -------------------------------------------------------------------------
     def _move(self, row: int) -> None:
+        self._user_moved = True
         if not self.rows:
             return
         step = 1 if row >= self.cursor else -1

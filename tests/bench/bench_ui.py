@@ -1,0 +1,278 @@
+"""Benchmark: the main screen on a real pseudo-terminal, side by side with a baseline commit.
+
+Figures (issue 3 targets in brackets):
+- process start -> first row on screen, 1000 test-driver domains + the lab's hosts [<= 0.6 s]
+- filter keystroke -> repaint with 5000 rows, p95 [<= 30 ms] (in-process, headless)
+- RSS with 5000 rows [<= 150 MB]; idle CPU with 5000 rows, nothing changing [< 1 %]
+
+The baseline (default: the previous commit that has a UI) runs from a git worktree in the
+same run, so a noisy machine hits both alike.
+Run: python tests/bench/bench_ui.py [--baseline REV] [--runs N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import fcntl
+import os
+import pty
+import re
+import statistics
+import struct
+import subprocess
+import sys
+import tempfile
+import termios
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+from tests.bench.common import make_test_node, report  # noqa: E402
+from tests.conftest import Lab, _lab_env  # noqa: E402
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+class Terminal:
+    """tuivirt on a pseudo-terminal of 160x45, its output read as it is written.
+
+    A pty rather than polling tmux: capture-pane spawns a process per poll, and on two
+    cores that polling itself slowed the app it measured.
+    """
+
+    def __init__(self, tree: Path, config: Path, name: str) -> None:
+        self.name = name
+        master, slave = pty.openpty()
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 45, 160, 0, 0))
+        env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "160", "LINES": "45"}
+        self.start = time.perf_counter()
+        self.proc = subprocess.Popen([sys.executable, "-m", "tuivirt", "--config", str(config)],
+                                     cwd=tree, stdin=slave, stdout=slave, stderr=slave,
+                                     env=env, start_new_session=True)
+        os.close(slave)
+        self.master = master
+        self.pid = self.proc.pid
+        self.output = bytearray()
+        self.lock = threading.Condition()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        while True:
+            try:
+                data = os.read(self.master, 65536)
+            except OSError:
+                return
+            if not data:
+                return
+            with self.lock:
+                self.output += data
+                self.lock.notify_all()
+
+    def mark(self) -> int:
+        with self.lock:
+            return len(self.output)
+
+    def wait_for(self, text: str, timeout: float = 30.0, since: int = 0) -> float:
+        """Seconds since start until `text` is in the output written after `since`."""
+        needle = text.encode()
+        end = time.perf_counter() + timeout
+        with self.lock:
+            while needle not in self.output[since:]:
+                left = end - time.perf_counter()
+                if left <= 0 or self.proc.poll() is not None:
+                    raise RuntimeError(f"{text!r} never appeared")
+                self.lock.wait(left)
+        return time.perf_counter() - self.start
+
+    def wait_until(self, predicate: Callable[[str], bool], timeout: float = 30.0,
+                   what: str = "the screen") -> float:
+        end = time.perf_counter() + timeout
+        while time.perf_counter() < end:
+            with self.lock:
+                tail = self.output[-20000:].decode("utf-8", "replace")
+            if predicate(tail):
+                return time.perf_counter() - self.start
+            time.sleep(0.05)
+        raise RuntimeError(f"{what} never appeared")
+
+    def send(self, data: str) -> None:
+        os.write(self.master, data.encode())
+
+    def rss_mb(self) -> float:
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        return float("nan")
+
+    def cpu_seconds(self) -> float:
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / TICK
+
+    def close(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        os.close(self.master)
+
+
+def guest_count(screen: str) -> int:
+    match = re.search(r"(\d+) guests", screen)
+    return int(match[1]) if match else 0
+
+
+def baseline_tree(rev: str | None, tmp: Path) -> tuple[str, Path] | None:
+    """A worktree of the baseline commit (the newest earlier one that has a UI)."""
+    if rev is None:
+        out = subprocess.run(["git", "-C", str(ROOT), "log", "--format=%H", "HEAD~1",
+                              "--", "tuivirt/ui/app.py"], capture_output=True, text=True,
+                             check=False).stdout.split()
+        if not out:
+            return None
+        rev = out[0]
+    path = tmp / "baseline"
+    subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(path), rev],
+                   capture_output=True, check=True)
+    return rev[:10], path
+
+
+def config_file(tmp: Path, name: str, node: Path, with_lab: bool) -> Path:
+    text = f'[[host]]\nname = "bench"\nlibvirt = ["test://{node}"]\n'
+    if with_lab:
+        facts = _lab_env()
+        text = Lab(facts).config_text() + "\n" + text
+    path = tmp / f"{name}.toml"
+    path.write_text(text)
+    return path
+
+
+async def filter_latencies(rows: int) -> list[float]:
+    """Key press -> processed and repainted, headless, with `rows` guests in the table."""
+    from textual.widgets import Input
+
+    from tuivirt.config import Config, HostConfig
+    from tuivirt.inventory import Diff
+    from tuivirt.model import Guest, GuestState
+    from tuivirt.ui.app import InventoryChanged, TuivirtApp
+
+    hosts = tuple(HostConfig(name=f"h{i}", libvirt=("test:///default",)) for i in range(5))
+    app = TuivirtApp(Config(hosts=hosts), start_sessions=False)
+    states = list(GuestState)
+    guests = tuple(Guest(host=f"h{i % 5}", kind="kvm" if i % 3 else "docker",
+                         name=f"guest-{i:05d}", id=f"id-{i}", state=states[i % len(states)],
+                         vcpus=1 + i % 8, memory_mib=512 * (1 + i % 16))
+                   for i in range(rows))
+    samples: list[float] = []
+    async with app.run_test(size=(160, 45)) as pilot:
+        app.post_message(InventoryChanged(Diff(added=guests)))
+        await pilot.pause()
+        await pilot.press("slash")
+        app.query_one("#filter", Input).cursor_blink = False
+        for text in ("guest-01", "state:run", "!kind:docker host:h3", "x"):
+            for key in [*text, *["backspace"] * len(text)]:
+                start = time.perf_counter()
+                await pilot.press(key)
+                await pilot.pause()
+                samples.append(time.perf_counter() - start)
+    return samples
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--baseline", help="git revision to compare with")
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--rows", type=int, default=5000)
+    args = parser.parse_args()
+    with_lab = bool(_lab_env())
+    return run(args, with_lab)
+
+
+def run(args: argparse.Namespace, with_lab: bool) -> int:
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        node_small = make_test_node(tmp / "node1000.xml", 1000)
+        node_big = make_test_node(tmp / "node5000.xml", args.rows)
+        small = config_file(tmp, "small", node_small, with_lab)
+        big = config_file(tmp, "big", node_big, with_lab)
+        subjects: dict[str, Path] = {"current": ROOT}
+        base = baseline_tree(args.baseline, tmp)
+        if base is not None:
+            subjects[f"baseline {base[0]}"] = base[1]
+        try:
+            startup: dict[str, list[float]] = {name: [] for name in subjects}
+            for run in range(args.runs):
+                for name, tree in subjects.items():
+                    term = Terminal(tree, small, f"bench{run}{abs(hash(name)) % 1000}")
+                    try:
+                        startup[name].append(term.wait_for("vm00000"))
+                    finally:
+                        term.close()
+            lab_note = " + the lab's hosts" if with_lab else ""
+            report(f"process start -> first row on screen, 1000 domains{lab_note} "
+                   "[target median <= 0.6 s]", startup)
+            latency: dict[str, list[float]] = {}
+            print(f"\n== {args.rows} rows: memory and idle CPU (10 s, nothing changing)")
+            for name, tree in subjects.items():
+                term = Terminal(tree, big, f"benchbig{abs(hash(name)) % 1000}")
+                try:
+                    term.wait_until(lambda screen: guest_count(screen) >= args.rows, 120,
+                                    f"{args.rows} guests")
+                    time.sleep(3)
+                    before = term.cpu_seconds()
+                    time.sleep(10)
+                    idle = (term.cpu_seconds() - before) / 10 * 100
+                    print(f"   {name:<22} RSS {term.rss_mb():6.1f} MB [<= 150]   "
+                          f"idle CPU {idle:5.2f} % of a core [< 1]")
+                    keys = typing_latencies(term, ["guest", "vm0012", "!state:running"])
+                    latency[name] = keys
+                finally:
+                    term.close()
+        finally:
+            if base is not None:
+                subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force",
+                                str(base[1])], capture_output=True, check=False)
+    print(f"\n== filter keystroke -> the status line shows it on the terminal, "
+          f"{args.rows} rows")
+    for name, values in latency.items():
+        ordered = sorted(values)
+        p95 = ordered[int(0.95 * (len(ordered) - 1))]
+        print(f"   {name:<22} median {statistics.median(values) * 1000:6.1f} ms   "
+              f"p95 {p95 * 1000:6.1f} ms   max {ordered[-1] * 1000:6.1f} ms  "
+              f"({len(values)} keys) [target p95 <= 30 ms]")
+    samples = asyncio.run(filter_latencies(args.rows))
+    print(f"   headless pilot, press+pause (pilot's own pacing included): median "
+          f"{statistics.median(samples) * 1000:.1f} ms")
+    return 0
+
+
+def typing_latencies(term: Terminal, words: list[str]) -> list[float]:
+    """Type filters a key at a time; time each key until the status line shows it."""
+    samples = []
+    term.send("/")
+    time.sleep(0.3)
+    for word in words:
+        typed = ""
+        for char in word:
+            typed += char
+            since = term.mark()
+            start = time.perf_counter()
+            term.send(char)
+            try:
+                term.wait_for(f"filter: {typed}", 5, since)
+            except RuntimeError:
+                continue  # an intermediate text that is no valid filter: nothing to time
+            samples.append(time.perf_counter() - start)
+            time.sleep(0.05)
+        term.send("\x7f" * len(word))
+        time.sleep(0.3)
+    return samples
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
