@@ -35,6 +35,7 @@ lint: $(STAMP)
 bench: $(STAMP) lab
 	$(PY) tests/bench/bench_list.py
 	$(PY) tests/bench/bench_connect.py
+	$(PY) tests/bench/bench_ui.py
 
 # The whole suite: the lab, lint, the benchmarks' figures, then every test.
 test: $(STAMP) lab
@@ -42,6 +43,7 @@ test: $(STAMP) lab
 	$(VENV)/bin/mypy
 	$(PY) tests/bench/bench_list.py
 	$(PY) tests/bench/bench_connect.py
+	$(PY) tests/bench/bench_ui.py --runs 5
 	$(PY) -m pytest -p no:cacheprovider -q tests
 
 clean:
