@@ -376,6 +376,12 @@ COMMANDS = {"list": cmd_list, "dumpxml": cmd_dumpxml, "define": cmd_define,
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command is not None:
+        import gc
+
+        # A short-lived command makes thousands of records and frees them at exit:
+        # cyclic GC passes over them buy nothing (~5% of `list` on 1000 guests).
+        gc.disable()
     try:
         config = load_config(args.config)
         if args.timeout is not None:

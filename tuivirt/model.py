@@ -58,6 +58,7 @@ class Guest:
     # relisting must not turn every running guest into a "changed" row.
     cpu_time_ns: int | None = field(default=None, compare=False)
     started_at: float | None = None  # epoch seconds, when the backend knows it
+    cpu_percent: float | None = None  # of its vCPUs, sampled by the session (libvirt)
 
     @property
     def key(self) -> str:
@@ -76,6 +77,7 @@ class Guest:
             "vcpus": self.vcpus, "memory_mib": self.memory_mib, "autostart": self.autostart,
             "persistent": self.persistent, "arch": self.arch, "image": self.image,
             "cpu_time_ns": self.cpu_time_ns, "started_at": self.started_at,
+            "cpu_percent": self.cpu_percent,
         }
 
     def replace(self, **changes: Any) -> Guest:

@@ -33,6 +33,7 @@ DOCKER_EVENTS = {"create", "start", "restart", "stop", "die", "kill", "pause", "
 _LOCAL_URI_RE = re.compile(r"^(?P<driver>[a-z0-9]+):///(?P<path>[a-z]+)(?P<query>\?.*)?$")
 MAX_BACKOFF = 30.0
 RELIST_EVERY = 300.0  # the safety net under events, not the heartbeat
+STATS_EVERY = 5.0  # CPU usage has no events: sample it (one call per libvirt endpoint)
 
 
 def tunnel_uri(uri: str, socket_path: str) -> str | None:
@@ -76,6 +77,7 @@ class HostSession:
         self._thread: threading.Thread | None = None
         self._docker_thread: threading.Thread | None = None
         self._generation = 0  # bumps on every (re)connect; stale callbacks are ignored
+        self._cpu_samples: dict[str, tuple[int, int]] = {}  # uuid -> (monotonic ns, cpu ns)
         self.on_state: Callable[[HostSession], None] | None = None
 
     # -- state --------------------------------------------------------------------------
@@ -167,7 +169,9 @@ class HostSession:
         def on_close(reason: str) -> None:
             self._lost(generation, f"{endpoint.endpoint}: {reason}")
 
-        endpoint.watch(on_event=on_event, on_close=on_close)
+        tunnelled = endpoint.uri != endpoint.endpoint  # carried by our SSH connection
+        endpoint.watch(on_event=on_event, on_close=on_close,
+                       keepalive=None if tunnelled else (5, 3))
 
     def _libvirt_endpoint(self, uri: str) -> LibvirtEndpoint:
         read_only = self.host.read_only
@@ -264,15 +268,20 @@ class HostSession:
 
     def _serve(self, generation: int) -> str:
         """Apply events until the connection is lost; returns why."""
-        last_list = time.monotonic()
+        last_list = last_stats = time.monotonic()
+        self._cpu_samples.clear()
         while not self._stop.is_set():
+            wait = max(0.05, last_stats + STATS_EVERY - time.monotonic())
             try:
-                item = self._events.get(timeout=5.0)
+                item = self._events.get(timeout=wait)
             except queue.Empty:
                 item = None
             if item is not None and item[0] not in (generation, -1):
                 continue  # from an earlier connection
             try:
+                if time.monotonic() - last_stats >= STATS_EVERY:
+                    last_stats = time.monotonic()
+                    self.sample_cpu()
                 if item is None:
                     if time.monotonic() - last_list > RELIST_EVERY:
                         self.refresh()
@@ -305,6 +314,28 @@ class HostSession:
             except HostError as exc:
                 return exc.message
         return "stopped"
+
+    def sample_cpu(self) -> None:
+        """CPU usage of running domains since the last sample, as % of their vCPUs."""
+        now = time.monotonic_ns()
+        seen: set[str] = set()
+        for endpoint in list(self.libvirt):
+            for uuid, cpu in endpoint.cpu_times().items():
+                seen.add(uuid)
+                previous = self._cpu_samples.get(uuid)
+                self._cpu_samples[uuid] = (now, cpu)
+                guest = self.inventory.find_id(self.name, uuid)
+                if previous is None or guest is None or not guest.vcpus:
+                    continue
+                elapsed = now - previous[0]
+                if elapsed <= 0:
+                    continue
+                percent = float(round(100 * (cpu - previous[1]) / elapsed / guest.vcpus))
+                percent = min(100.0, max(0.0, percent))
+                if guest.cpu_percent != percent:
+                    self.inventory.upsert(guest.replace(cpu_percent=percent))
+        for uuid in set(self._cpu_samples) - seen:
+            del self._cpu_samples[uuid]
 
     def refresh(self) -> None:
         """Full relisting of every connected endpoint (the fallback under events)."""

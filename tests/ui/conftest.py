@@ -59,7 +59,8 @@ def fixed_guests() -> list[Guest]:
             host=host, kind=kind, name=name, id=f"00000000-0000-4000-8000-{i:012d}",
             state=state, vcpus=vcpus, memory_mib=mem, autostart=auto, image=image,
             endpoint="unix:///var/run/docker.sock" if kind == "docker" else "qemu:///system",
-            started_at=NOW - 3600 * (i + 1) if kind == "docker" else None))
+            started_at=NOW - 3600 * (i + 1) if kind == "docker" else None,
+            cpu_percent=float(i * 7 % 100) if kind != "docker" else None))
     return guests
 
 

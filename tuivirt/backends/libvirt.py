@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import threading
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Callable
+from typing import Any, ParamSpec, TypeVar
 
 import libvirt
 
@@ -47,6 +48,9 @@ CLOSE_REASONS = {
 DomainEventCallback = Callable[[str, str, str], None]
 #: reason -> None; the connection closed under us.
 CloseCallback = Callable[[str], None]
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 _loop_lock = threading.Lock()
 _loop_thread: threading.Thread | None = None
@@ -91,8 +95,29 @@ def is_no_domain(exc: libvirt.libvirtError) -> bool:
     return bool(exc.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN)
 
 
+def _using(method: Callable[P, R]) -> Callable[P, R]:
+    """Count the call as a user of the connection, so close() never frees it mid-call."""
+
+    @functools.wraps(method)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        endpoint = args[0]
+        assert isinstance(endpoint, LibvirtEndpoint)
+        endpoint._enter()
+        try:
+            return method(*args, **kwargs)
+        finally:
+            endpoint._leave()
+
+    return wrapper
+
+
 class LibvirtEndpoint:
-    """A connection to one libvirt URI of a host."""
+    """A connection to one libvirt URI of a host.
+
+    Thread-safe to close: closing a virConnect while another thread is inside a call on
+    it crashed the process (SIGSEGV, seen when a host died under a CPU sample). So every
+    call counts itself in, and the last one out does the close that was asked for.
+    """
 
     def __init__(self, host: str, uri: str, *, display_uri: str | None = None,
                  read_only: bool = False) -> None:
@@ -103,9 +128,27 @@ class LibvirtEndpoint:
         self.conn: libvirt.virConnect | None = None
         self.driver = ""
         self._facts: dict[str, tuple[str, str | None]] = {}  # uuid -> (kind, arch)
+        # A driver that runs one domain type on the host's arch needs no XML per domain.
+        self._fixed_facts: tuple[str, str | None] | None = None
         self._callback_ids: list[int] = []
         self._network_callback_ids: list[int] = []
         self._close_registered = False
+        self._users = 0
+        self._closing = False
+        self._users_lock = threading.Lock()
+
+    def _enter(self) -> None:
+        with self._users_lock:
+            if self._closing or self.conn is None:
+                raise HostError(self.host, f"{self.endpoint}: not connected")
+            self._users += 1
+
+    def _leave(self) -> None:
+        with self._users_lock:
+            self._users -= 1
+            last = self._closing and self._users == 0
+        if last:
+            self._close_now()
 
     # -- connection ---------------------------------------------------------------------
     def open(self, *, events: bool = False) -> None:
@@ -114,16 +157,36 @@ class LibvirtEndpoint:
             ensure_event_loop()
         try:
             opener = libvirt.openReadOnly if self.read_only else libvirt.open
+            self._closing = False
             self.conn = opener(self.uri)
             self.driver = self.conn.getType()
+            if self.driver == "LXC":  # containers: one type, the host's own arch
+                self._fixed_facts = ("lxc", self._host_arch())
         except libvirt.libvirtError as exc:
             self.conn = None
             raise HostError(self.host, f"{self.endpoint}: {_message(exc)}") from None
 
+    def _host_arch(self) -> str | None:
+        import re
+
+        try:
+            caps = self._require().getCapabilities()
+        except libvirt.libvirtError:
+            return None
+        match = re.search(r"<host>.*?<arch>([^<]+)</arch>", caps, re.S)
+        return match[1] if match else None
+
+    @_using
     def watch(self, on_event: DomainEventCallback, on_close: CloseCallback,
               on_network_event: Callable[[str], None] | None = None,
-              keepalive: tuple[int, int] = (5, 3)) -> None:
-        """Subscribe to lifecycle events and the close callback (needs the event loop)."""
+              keepalive: tuple[int, int] | None = (5, 3)) -> None:
+        """Subscribe to lifecycle events and the close callback (needs the event loop).
+
+        keepalive None turns libvirt's keepalive off: for a connection carried by our SSH
+        tunnel, whose own keepalive notices a dead link and closes the socket (a clean
+        EOF). libvirt 9.0's client crashed (SIGSEGV in its IO loop) when its keepalive
+        timed out while another call was in flight.
+        """
         conn = self._require()
         ensure_event_loop()
 
@@ -147,11 +210,21 @@ class LibvirtEndpoint:
             self._close_registered = True
             if "://" in self.uri and not self.uri.startswith("test:"):
                 with contextlib.suppress(libvirt.libvirtError):  # local drivers refuse it
-                    conn.setKeepAlive(*keepalive)
+                    conn.setKeepAlive(*(keepalive or (-1, 0)))
         except libvirt.libvirtError as exc:
             raise HostError(self.host, f"{self.endpoint}: {_message(exc)}") from None
 
     def close(self) -> None:
+        """Close now, or as soon as the calls still running on the connection return."""
+        with self._users_lock:
+            if self._closing or self.conn is None:
+                return
+            self._closing = True
+            busy = self._users > 0
+        if not busy:
+            self._close_now()
+
+    def _close_now(self) -> None:
         conn, self.conn = self.conn, None
         if conn is None:
             return
@@ -173,9 +246,15 @@ class LibvirtEndpoint:
 
     def alive(self) -> bool:
         try:
+            self._enter()
+        except HostError:
+            return False
+        try:
             return self.conn is not None and bool(self.conn.isAlive())
         except libvirt.libvirtError:
             return False
+        finally:
+            self._leave()
 
     def _require(self) -> libvirt.virConnect:
         if self.conn is None:
@@ -186,7 +265,7 @@ class LibvirtEndpoint:
     def _record(self, dom: libvirt.virDomain, *, autostart: bool | None = None,
                 persistent: bool | None = None) -> Guest:
         uuid = dom.UUIDString()
-        facts = self._facts.get(uuid)
+        facts = self._fixed_facts or self._facts.get(uuid)
         if facts is None:
             facts = domain_kind_and_arch(dom.XMLDesc(0))
             self._facts[uuid] = facts
@@ -203,6 +282,7 @@ class LibvirtEndpoint:
             cpu_time_ns=cpu_time,
         )
 
+    @_using
     def list_guests(self) -> list[Guest]:
         conn = self._require()
         try:
@@ -225,6 +305,7 @@ class LibvirtEndpoint:
                     raise HostError(self.host, f"{self.endpoint}: {_message(exc)}") from None
         return guests
 
+    @_using
     def lookup(self, uuid: str, *, refresh_facts: bool = False) -> Guest | None:
         """The guest's current record, or None when it no longer exists."""
         conn = self._require()
@@ -245,6 +326,7 @@ class LibvirtEndpoint:
         except libvirt.libvirtError as exc:
             raise GuestError(self.host, guest.name, _message(exc)) from None
 
+    @_using
     def perform(self, guest: Guest, action: str, enable: bool = True) -> None:
         dom = self._domain(guest)
         try:
@@ -283,7 +365,32 @@ class LibvirtEndpoint:
                 raise
             dom.undefine()
 
+    @_using
+    def cpu_times(self) -> dict[str, int]:
+        """uuid -> cumulated CPU time (ns) of every running domain.
+
+        One listing and one info() per running domain: getAllDomainStats would be a
+        single call, but libvirt-python 12.8 crashed the process (SIGSEGV) in it when the
+        connection died under it (seen in the lab's cut-the-wire test).
+        """
+        conn = self._require()
+        if not conn.isAlive():
+            return {}
+        times: dict[str, int] = {}
+        try:
+            running = conn.listAllDomains(libvirt.VIR_CONNECT_LIST_DOMAINS_ACTIVE)
+        except libvirt.libvirtError as exc:
+            raise HostError(self.host, f"{self.endpoint}: {_message(exc)}") from None
+        for dom in running:
+            try:
+                times[dom.UUIDString()] = int(dom.info()[4])
+            except libvirt.libvirtError as exc:
+                if not is_no_domain(exc):
+                    raise HostError(self.host, f"{self.endpoint}: {_message(exc)}") from None
+        return times
+
     # -- XML ----------------------------------------------------------------------------
+    @_using
     def dumpxml(self, guest: Guest, *, inactive: bool = False) -> str:
         dom = self._domain(guest)
         flags = libvirt.VIR_DOMAIN_XML_INACTIVE if inactive else 0
@@ -292,6 +399,7 @@ class LibvirtEndpoint:
         except libvirt.libvirtError as exc:
             raise GuestError(self.host, guest.name, _message(exc)) from None
 
+    @_using
     def define(self, xml: str) -> Guest:
         """Define (or redefine) a domain, with libvirt's schema validation."""
         conn = self._require()
@@ -302,6 +410,7 @@ class LibvirtEndpoint:
         self._facts.pop(dom.UUIDString(), None)
         return self._record(dom)
 
+    @_using
     def define_network(self, xml: str) -> str:
         conn = self._require()
         try:
@@ -312,6 +421,7 @@ class LibvirtEndpoint:
         return str(net.name())
 
     # -- networks -----------------------------------------------------------------------
+    @_using
     def list_networks(self) -> list[Network]:
         conn = self._require()
         try:
@@ -334,6 +444,7 @@ class LibvirtEndpoint:
             raise HostError(self.host, f"{self.endpoint}: {_message(exc)}") from None
 
     # -- facts --------------------------------------------------------------------------
+    @_using
     def facts(self) -> dict[str, Any]:
         """Versions, whether KVM is usable, and the CPU's virtualisation flags."""
         conn = self._require()
@@ -361,13 +472,3 @@ class LibvirtEndpoint:
                 out["kvm_usable"] = False
                 out["kvm_reason"] = _message(exc)
         return out
-
-
-@contextlib.contextmanager
-def opened(host: str, uri: str) -> Iterator[LibvirtEndpoint]:
-    endpoint = LibvirtEndpoint(host, uri)
-    endpoint.open()
-    try:
-        yield endpoint
-    finally:
-        endpoint.close()

@@ -64,12 +64,19 @@ class ActionDone(Message):
         super().__init__()
 
 
+def shipped_themes_dir() -> Path:
+    """themes/ as installed (package tuivirt.themes), or at the top of a source tree."""
+    try:
+        return Path(str(resources.files("tuivirt.themes")))
+    except ModuleNotFoundError:  # running from a checkout: themes/ sits beside tuivirt/
+        return Path(__file__).resolve().parents[2] / "themes"
+
+
 def load_themes(extra_dirs: Iterable[Path] = ()) -> list[Theme]:
-    """Themes shipped in themes/ (packaged as tuivirt.themes), then the user's own."""
+    """Themes shipped in themes/, then the user's own."""
     sources: list[tuple[str, str]] = []
-    for entry in sorted(resources.files("tuivirt.themes").iterdir(), key=lambda p: p.name):
-        if entry.name.endswith(".toml"):
-            sources.append((entry.name, entry.read_text(encoding="utf-8")))
+    for path in sorted(shipped_themes_dir().glob("*.toml")):
+        sources.append((path.name, path.read_text(encoding="utf-8")))
     for folder in extra_dirs:
         if folder.is_dir():
             for path in sorted(folder.glob("*.toml")):

@@ -39,6 +39,7 @@ COLUMNS = (
     Column("kind", "KIND", 6),
     Column("name", "NAME", 24),
     Column("state", "STATE", 12),
+    Column("cpu", "CPU%", 5, right=True),
     Column("vcpus", "VCPU", 5, right=True),
     Column("memory", "MEMORY", 8, right=True),
     Column("uptime", "UPTIME", 8, right=True),
@@ -49,6 +50,7 @@ SORT_KEYS: dict[str, Callable[[Guest], object]] = {
     "kind": lambda g: (g.kind, g.host, g.name),
     "name": lambda g: (g.name, g.host),
     "state": lambda g: (str(g.state), g.host, g.name),
+    "cpu": lambda g: (-(g.cpu_percent or 0), g.host, g.name),
     "vcpus": lambda g: (g.vcpus or 0, g.host, g.name),
     "memory": lambda g: (g.memory_mib or 0, g.host, g.name),
     "uptime": lambda g: (-(g.started_at or 0), g.host, g.name),
@@ -464,6 +466,9 @@ class GuestTable(ScrollView, can_focus=True):
                 return f"? {guest.state}", row_style
             cls = STATE_CLASS.get(guest.state, "shutoff")
             return str(guest.state), row_style + self._style(f"state-{cls}")
+        if column == "cpu":
+            running = guest.state == GuestState.RUNNING and guest.cpu_percent is not None
+            return (f"{guest.cpu_percent:.0f}" if running else "-"), row_style
         if column == "vcpus":
             return fmt_vcpus(guest.vcpus), row_style
         if column == "memory":
