@@ -75,6 +75,7 @@ class Inventory:
     def __init__(self) -> None:
         self._lock = threading.RLock()
         self._guests: dict[str, Guest] = {}
+        self._by_id: dict[tuple[str, str], str] = {}  # (host, id) -> key
         self._hosts: dict[str, HostStatus] = {}
         self._subscribers: list[Subscriber] = []
 
@@ -108,8 +109,9 @@ class Inventory:
                             if k in self._guests and self._guests[k] != g)
             removed = tuple(sorted(old_keys - fresh.keys()))
             for key in removed:
-                del self._guests[key]
-            self._guests.update(fresh)
+                self._forget(key)
+            for key, guest in fresh.items():
+                self._remember(key, guest)
             diff = Diff(added=added, changed=changed, removed=removed)
             self._publish(diff)
             return diff
@@ -120,11 +122,11 @@ class Inventory:
             if old == guest:
                 return Diff()
             # Same uuid/id under another key (renamed, or kind changed by a define).
-            stale = tuple(k for k, g in self._guests.items()
-                          if g.host == guest.host and g.id == guest.id and k != guest.key)
+            known = self._by_id.get((guest.host, guest.id))
+            stale = (known,) if known is not None and known != guest.key else ()
             for key in stale:
-                del self._guests[key]
-            self._guests[guest.key] = guest
+                self._forget(key)
+            self._remember(guest.key, guest)
             diff = (Diff(added=(guest,), removed=stale) if old is None
                     else Diff(changed=(guest,), removed=stale))
             self._publish(diff)
@@ -132,13 +134,25 @@ class Inventory:
 
     def remove_id(self, host: str, guest_id: str) -> Diff:
         with self._lock:
-            keys = tuple(k for k, g in self._guests.items()
-                         if g.host == host and g.id == guest_id)
+            known = self._by_id.get((host, guest_id))
+            keys = (known,) if known is not None else ()
             for key in keys:
-                del self._guests[key]
+                self._forget(key)
             diff = Diff(removed=keys)
             self._publish(diff)
             return diff
+
+    def _remember(self, key: str, guest: Guest) -> None:
+        old = self._guests.get(key)
+        if old is not None and old.id != guest.id:
+            self._by_id.pop((old.host, old.id), None)
+        self._guests[key] = guest
+        self._by_id[guest.host, guest.id] = key
+
+    def _forget(self, key: str) -> None:
+        guest = self._guests.pop(key, None)
+        if guest is not None and self._by_id.get((guest.host, guest.id)) == key:
+            del self._by_id[guest.host, guest.id]
 
     def set_host(self, name: str, state: HostState, reason: str = "") -> None:
         with self._lock:
@@ -161,10 +175,8 @@ class Inventory:
 
     def find_id(self, host: str, guest_id: str) -> Guest | None:
         with self._lock:
-            for guest in self._guests.values():
-                if guest.host == host and guest.id == guest_id:
-                    return guest
-        return None
+            key = self._by_id.get((host, guest_id))
+            return self._guests.get(key) if key is not None else None
 
     def host_status(self, name: str) -> HostStatus | None:
         with self._lock:

@@ -78,6 +78,7 @@ class HostSession:
         self._docker_thread: threading.Thread | None = None
         self._generation = 0  # bumps on every (re)connect; stale callbacks are ignored
         self._cpu_samples: dict[str, tuple[int, int]] = {}  # uuid -> (monotonic ns, cpu ns)
+        self._no_cpu_stats: set[str] = set()  # endpoints whose driver keeps no CPU time
         self.on_state: Callable[[HostSession], None] | None = None
 
     # -- state --------------------------------------------------------------------------
@@ -320,7 +321,13 @@ class HostSession:
         now = time.monotonic_ns()
         seen: set[str] = set()
         for endpoint in list(self.libvirt):
-            for uuid, cpu in endpoint.cpu_times().items():
+            if endpoint.endpoint in self._no_cpu_stats:
+                continue
+            times = endpoint.cpu_times()
+            if times is None:
+                self._no_cpu_stats.add(endpoint.endpoint)
+                continue
+            for uuid, cpu in times.items():
                 seen.add(uuid)
                 previous = self._cpu_samples.get(uuid)
                 self._cpu_samples[uuid] = (now, cpu)

@@ -162,7 +162,8 @@ class GuestTable(ScrollView, can_focus=True):
         self.guests: dict[str, Guest] = {}
         self._hay: dict[str, str] = {}  # key -> what plain filter words search
         self._sorted: list[str] | None = None  # every guest key in sort order (a cache)
-        self.rows: list[str] = []  # visible guest keys, in display order ("" = group line)
+        self.rows: list[str] = []  # visible guest keys in display order ("\0host": group)
+        self._visible = 0  # guests among the rows (group lines excluded)
         self._index: dict[str, int] = {}
         self.marks: set[str] = set()
         self.busy: dict[str, str] = {}  # key -> action in flight
@@ -238,6 +239,7 @@ class GuestTable(ScrollView, can_focus=True):
             self.rows = rows
         else:
             self.rows = chosen
+        self._visible = len(chosen)
         self._index = {key: i for i, key in enumerate(self.rows)}
         width = sum(c.width + 1 for c in COLUMNS) + self._name_width - COLUMNS[3].width
         self.virtual_size = Size(width, len(self.rows) + 1)
@@ -286,7 +288,7 @@ class GuestTable(ScrollView, can_focus=True):
         return [guest] if guest else []
 
     def visible_count(self) -> int:
-        return sum(1 for k in self.rows if not k.startswith("\0"))
+        return self._visible
 
     # -- marks and busy rows ------------------------------------------------------------
     def toggle_mark(self) -> None:
