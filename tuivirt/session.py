@@ -123,28 +123,32 @@ class HostSession:
         self.endpoint_status = {}
         ok = 0
         for uri in host.libvirt:
-            endpoint = self._libvirt_endpoint(uri)
+            endpoint: LibvirtEndpoint | None = None
             try:
+                endpoint = self._libvirt_endpoint(uri)  # may forward a socket: may fail
                 endpoint.open(events=self.live)
                 if self.live:
                     self._watch_libvirt(endpoint, generation)
                 self.inventory.replace_endpoint(self.name, endpoint.endpoint,
                                                 endpoint.list_guests())
             except HostError as exc:
-                endpoint.close()
+                if endpoint is not None:
+                    endpoint.close()
                 self.endpoint_status[uri] = exc.message
                 continue
             self.libvirt.append(endpoint)
             self.endpoint_status[uri] = "ok"
             ok += 1
         if host.docker is not None:
-            docker = self._docker_endpoint(host.docker)
+            docker: DockerEndpoint | None = None
             try:
+                docker = self._docker_endpoint(host.docker)
                 docker.open()
                 self.inventory.replace_endpoint(self.name, docker.endpoint,
                                                 docker.list_guests())
             except HostError as exc:
-                docker.close()
+                if docker is not None:
+                    docker.close()
                 self.endpoint_status[host.docker] = exc.message
             else:
                 self.docker = docker

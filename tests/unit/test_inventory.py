@@ -95,3 +95,19 @@ def test_docker_id_prefix_resolves() -> None:
     inventory = Inventory()
     inventory.upsert(guest("a", "web", kind="docker", gid="0123456789abcdef" * 4))
     assert inventory.resolve("0123456789ab").name == "web"
+
+
+def test_lookup_by_id_follows_renames_and_removals() -> None:
+    inventory = Inventory()
+    inventory.replace_endpoint("a", "qemu:///system", [guest("a", "web", gid="u1")])
+    found = inventory.find_id("a", "u1")
+    assert found is not None and found.name == "web"
+    inventory.upsert(guest("a", "web2", gid="u1"))
+    found = inventory.find_id("a", "u1")
+    assert found is not None and found.name == "web2"
+    assert inventory.find_id("b", "u1") is None
+    inventory.replace_endpoint("a", "qemu:///system", [])
+    assert inventory.find_id("a", "u1") is None
+    inventory.upsert(guest("a", "db", gid="u2"))
+    inventory.remove_id("a", "u2")
+    assert inventory.guests() == []

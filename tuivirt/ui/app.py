@@ -287,6 +287,11 @@ class TuivirtApp(App[int]):
     def on_mount(self) -> None:
         for note in self.config.notes:
             self.notify(note, title="demo host", timeout=8)
+        if self.config.theme != self.theme:
+            known = ", ".join(sorted(self.available_themes))
+            self.notify(f"theme {self.config.theme!r} is unknown; using {self.theme} "
+                        f"(known: {known})", severity="warning", timeout=10)
+
         def forward(diff: Diff) -> None:  # on session threads: post, nothing more
             self.post_message(InventoryChanged(diff))
 
