@@ -164,6 +164,7 @@ class GuestTable(ScrollView, can_focus=True):
         self._sorted: list[str] | None = None  # every guest key in sort order (a cache)
         self.rows: list[str] = []  # visible guest keys in display order ("\0host": group)
         self._visible = 0  # guests among the rows (group lines excluded)
+        self._styles: dict[tuple[str, str, bool], Style] = {}
         self._index: dict[str, int] = {}
         self.marks: set[str] = set()
         self.busy: dict[str, str] = {}  # key -> action in flight
@@ -253,6 +254,12 @@ class GuestTable(ScrollView, can_focus=True):
         self._scroll_cursor_into_view()
         self.refresh()
         self.post_message(self.CursorMoved(self.current_guest))
+
+    def on_focus(self) -> None:
+        self.refresh()  # the cursor's colour follows focus
+
+    def on_blur(self) -> None:
+        self.refresh()
 
     def watch_sort_column(self) -> None:
         self._sorted = None
@@ -393,7 +400,14 @@ class GuestTable(ScrollView, can_focus=True):
         self.refresh()  # a host's rows are scattered when sorted by name: repaint the view
 
     def _style(self, name: str) -> Style:
-        return self.get_component_rich_style(f"guest-table--{name}", partial=True)
+        # Resolving a component style walks the CSS: ~5 per line, 45 lines a repaint.
+        # They change only with the theme and with focus (the cursor's colour).
+        key = (name, self.app.theme, self.has_focus)
+        style = self._styles.get(key)
+        if style is None:
+            style = self.get_component_rich_style(f"guest-table--{name}", partial=True)
+            self._styles[key] = style
+        return style
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width
