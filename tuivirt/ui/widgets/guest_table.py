@@ -253,7 +253,8 @@ class GuestTable(ScrollView, can_focus=True):
             self.cursor = min(self.cursor + 1, len(self.rows) - 1)
         self._scroll_cursor_into_view()
         self.refresh()
-        self.post_message(self.CursorMoved(self.current_guest))
+        if self.current_key != current:  # the status line is redrawn by the caller anyway
+            self.post_message(self.CursorMoved(self.current_guest))
 
     def _set_virtual_size(self, size: Size) -> None:
         """Resize the scrollable area, without a screen layout when none is needed.
@@ -284,13 +285,16 @@ class GuestTable(ScrollView, can_focus=True):
     def watch_sort_column(self) -> None:
         self._sorted = None
         self.relayout()
+        self.post_message(self.CursorMoved(self.current_guest))  # the status line shows it
 
     def watch_sort_reverse(self) -> None:
         self._sorted = None
         self.relayout()
+        self.post_message(self.CursorMoved(self.current_guest))
 
     def watch_group_by_host(self) -> None:
         self.relayout()
+        self.post_message(self.CursorMoved(self.current_guest))
 
     # -- queries ------------------------------------------------------------------------
     @property
