@@ -16,7 +16,7 @@ from typing import Any, TextIO
 from tuivirt import __version__
 from tuivirt.config import Config, load_config
 from tuivirt.errors import AddressError, ConfigError, TuivirtError
-from tuivirt.model import DOCKER, LIBVIRT_KINDS, Guest, GuestState
+from tuivirt.model import DOCKER, LIBVIRT_KINDS, Guest, GuestState, format_vcpus
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -109,12 +109,6 @@ def _fmt_mem(mib: int | None) -> str:
     return f"{mib / 1024:.1f}G" if mib >= 10240 else f"{mib}M"
 
 
-def _fmt_vcpus(vcpus: float | None) -> str:
-    if vcpus is None:
-        return "-"
-    return str(int(vcpus)) if float(vcpus).is_integer() else f"{vcpus:.2f}"
-
-
 def _guest_json(guest: Guest, address: str) -> dict[str, Any]:
     data = guest.to_json()
     data["address"] = address
@@ -165,7 +159,7 @@ def cmd_list(args: argparse.Namespace, config: Config) -> int:
     elif guests:
         rows = [["HOST", "KIND", "NAME", "STATE", "VCPUS", "MEMORY", "AUTOSTART"]]
         for g in guests:
-            rows.append([g.host, g.kind, g.name, str(g.state), _fmt_vcpus(g.vcpus),
+            rows.append([g.host, g.kind, g.name, str(g.state), format_vcpus(g.vcpus),
                          _fmt_mem(g.memory_mib),
                          "-" if g.autostart is None else ("yes" if g.autostart else "no")])
         _print_table(rows, out)

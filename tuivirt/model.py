@@ -131,6 +131,13 @@ class HostFacts:
         }
 
 
+def format_vcpus(vcpus: float | None) -> str:
+    """2 for two vCPUs, 0.50 for a container limited to half a CPU, - when unknown."""
+    if vcpus is None:
+        return "-"
+    return str(int(vcpus)) if float(vcpus).is_integer() else f"{vcpus:.2f}"
+
+
 def version_string(packed: int) -> str:
     """libvirt packs versions as major * 1e6 + minor * 1e3 + release."""
     return f"{packed // 1_000_000}.{packed // 1000 % 1000}.{packed % 1000}"

@@ -13,6 +13,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
@@ -149,34 +150,29 @@ def event_latency(lab: Lab, config_text: str) -> None:
     for host, name in targets.items():
         lab.virsh(host, "start", name, check=False)
     time.sleep(2)
-    for host, name in targets.items():
-        key = f"virsh suspend/resume ({host})"
-        samples[key] = []
+    def measure(host: str, name: str, run: Callable[[str], object],
+                pause: str, resume: str) -> list[float]:
+        found = []
         for _ in range(5):
-            for command, state in (("suspend", GuestState.PAUSED),
-                                   ("resume", GuestState.RUNNING)):
+            for command, state in ((pause, GuestState.PAUSED), (resume, GuestState.RUNNING)):
                 with cond:
                     arrived.pop((host, name, str(state)), None)
-                lab.virsh(host, command, name)
+                run(command)
                 done = time.perf_counter()
                 seen = wait_arrival(cond, arrived, (host, name, str(state)))
                 if seen is not None:
-                    samples[key].append(max(0.0, seen - done))
+                    found.append(max(0.0, seen - done))
+        return found
+
+    for host, name in targets.items():
+        samples[f"virsh suspend/resume ({host})"] = measure(
+            host, name, lambda c, h=host, n=name: lab.virsh(h, c, n), "suspend", "resume")
         lab.virsh(host, "destroy", name, check=False)
     for host, container in (("local", "tinybox"), ("hostb", "boxb")):
-        key = f"docker pause/unpause ({host})"
-        samples[key] = []
         lab.docker(host, "start", container, check=False)
-        for _ in range(5):
-            for command, state in (("pause", GuestState.PAUSED),
-                                   ("unpause", GuestState.RUNNING)):
-                with cond:
-                    arrived.pop((host, container, str(state)), None)
-                lab.docker(host, command, container)
-                done = time.perf_counter()
-                seen = wait_arrival(cond, arrived, (host, container, str(state)))
-                if seen is not None:
-                    samples[key].append(max(0.0, seen - done))
+        samples[f"docker pause/unpause ({host})"] = measure(
+            host, container, lambda c, h=host, n=container: lab.docker(h, c, n),
+            "pause", "unpause")
     fleet.close()
     report("daemon command returned -> the row's diff in the inventory [target <= 0.2 s]",
            samples)

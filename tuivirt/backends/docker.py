@@ -159,12 +159,10 @@ class DockerEndpoint:
             elif action == "resume":
                 api.unpause(guest.id)
             elif action == "autostart":
-                policy = {"Name": "unless-stopped" if enable else "no"}
-                if enable:
-                    api.update_container(guest.id, restart_policy=policy)
-                else:
-                    api.update_container(guest.id, restart_policy={"Name": "no",
-                                                                    "MaximumRetryCount": 0})
+                # Docker's autostart is a restart policy: unless-stopped, or none.
+                policy = ({"Name": "unless-stopped"} if enable
+                          else {"Name": "no", "MaximumRetryCount": 0})
+                api.update_container(guest.id, restart_policy=policy)
             elif action == "undefine":
                 api.remove_container(guest.id)
             else:

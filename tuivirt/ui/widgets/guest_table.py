@@ -21,7 +21,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from tuivirt.inventory import Diff, HostStatus
-from tuivirt.model import Guest, GuestState, HostState
+from tuivirt.model import Guest, GuestState, HostState, format_vcpus
 from tuivirt.ui.filter import GuestFilter, haystack
 
 
@@ -72,12 +72,6 @@ def fmt_memory(mib: int | None) -> str:
     if mib is None:
         return "-"
     return f"{mib / 1024:.1f} GiB" if mib >= 1024 else f"{mib} MiB"
-
-
-def fmt_vcpus(vcpus: float | None) -> str:
-    if vcpus is None:
-        return "-"
-    return str(int(vcpus)) if float(vcpus).is_integer() else f"{vcpus:.2f}"
 
 
 def fmt_uptime(started_at: float | None, now: float) -> str:
@@ -510,7 +504,7 @@ class GuestTable(ScrollView, can_focus=True):
             running = guest.state == GuestState.RUNNING and guest.cpu_percent is not None
             return (f"{guest.cpu_percent:.0f}" if running else "-"), row_style
         if column == "vcpus":
-            return fmt_vcpus(guest.vcpus), row_style
+            return format_vcpus(guest.vcpus), row_style
         if column == "memory":
             return fmt_memory(guest.memory_mib), row_style
         if column == "uptime":
