@@ -169,18 +169,10 @@ class Inventory:
             found = [g for g in self._guests.values() if host is None or g.host == host]
         return sorted(found, key=lambda g: (g.host, g.name, g.kind))
 
-    def get(self, key: str) -> Guest | None:
-        with self._lock:
-            return self._guests.get(key)
-
     def find_id(self, host: str, guest_id: str) -> Guest | None:
         with self._lock:
             key = self._by_id.get((host, guest_id))
             return self._guests.get(key) if key is not None else None
-
-    def host_status(self, name: str) -> HostStatus | None:
-        with self._lock:
-            return self._hosts.get(name)
 
     def host_statuses(self) -> list[HostStatus]:
         with self._lock:

@@ -65,10 +65,6 @@ class Guest:
         """Unique across hosts: names are unique per libvirt driver and per dockerd."""
         return f"{self.host}/{self.kind}:{self.name}"
 
-    @property
-    def is_docker(self) -> bool:
-        return self.kind == DOCKER
-
     def to_json(self) -> dict[str, Any]:
         # By hand: dataclasses.asdict deep-copies every field (a fifth of `list` time).
         return {

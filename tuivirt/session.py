@@ -15,7 +15,6 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import Any
 
 from tuivirt.backends.docker import DockerEndpoint
@@ -42,17 +41,6 @@ def tunnel_uri(uri: str, socket_path: str) -> str | None:
     if not match:
         return None
     return f"{match['driver']}+unix:///{match['path']}?socket={socket_path}"
-
-
-@dataclass(frozen=True, slots=True)
-class ActionResult:
-    guest: Guest
-    action: str
-    error: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None
 
 
 class HostSession:

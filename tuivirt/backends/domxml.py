@@ -59,14 +59,3 @@ def domain_kind_and_arch(xml: str) -> tuple[str, str | None]:
     kind = _TYPE_RE.search(xml)
     arch = _ARCH_RE.search(xml)
     return (kind[1] if kind else "unknown"), (arch[1] if arch else None)
-
-
-def root_tag(xml: str) -> str:
-    from lxml import etree
-
-    return str(etree.QName(parse(xml)).localname)
-
-
-def domain_name(xml: str) -> str | None:
-    name = parse(xml).findtext("name")
-    return name.strip() if name else None

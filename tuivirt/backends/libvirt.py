@@ -83,10 +83,6 @@ def ensure_event_loop() -> None:
         _loop_thread.start()
 
 
-def event_loop_running() -> bool:
-    return _loop_thread is not None
-
-
 def _message(exc: libvirt.libvirtError) -> str:
     return str(exc.get_error_message() or exc)
 
