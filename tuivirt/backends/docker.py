@@ -13,6 +13,11 @@ from tuivirt.model import DOCKER, Guest, GuestState
 
 _MIB = 1024 * 1024
 _AUTOSTART_POLICIES = {"always", "unless-stopped"}
+#: Our lifecycle actions -> the Docker API client's method, each taking the container id.
+_API_CALLS = {
+    "start": "start", "shutdown": "stop", "reboot": "restart", "destroy": "kill",
+    "suspend": "pause", "resume": "unpause", "undefine": "remove_container",
+}
 
 
 def _message(exc: Exception) -> str:
@@ -146,25 +151,13 @@ class DockerEndpoint:
     def perform(self, guest: Guest, action: str, enable: bool = True) -> None:
         api = self._require()
         try:
-            if action == "start":
-                api.start(guest.id)
-            elif action == "shutdown":
-                api.stop(guest.id)
-            elif action == "reboot":
-                api.restart(guest.id)
-            elif action == "destroy":
-                api.kill(guest.id)
-            elif action == "suspend":
-                api.pause(guest.id)
-            elif action == "resume":
-                api.unpause(guest.id)
-            elif action == "autostart":
+            if action == "autostart":
                 # Docker's autostart is a restart policy: unless-stopped, or none.
                 policy = ({"Name": "unless-stopped"} if enable
                           else {"Name": "no", "MaximumRetryCount": 0})
                 api.update_container(guest.id, restart_policy=policy)
-            elif action == "undefine":
-                api.remove_container(guest.id)
+            elif action in _API_CALLS:
+                getattr(api, _API_CALLS[action])(guest.id)
             else:
                 raise GuestError(self.host, guest.name, f"unknown action {action!r}")
         except GuestError:
