@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
 from pathlib import Path
 
 
@@ -30,3 +32,16 @@ def runtime_dir() -> Path:
     path.mkdir(mode=0o700, parents=True, exist_ok=True)
     path.chmod(0o700)
     return path
+
+
+def safe_name(text: str) -> str:
+    """A file name for a host or object name: as is when safe, else sanitised + hash.
+
+    The hash keeps two names that sanitise alike ("a b", "a_b") apart; "~" never
+    appears in a name kept as is, and a leading "." is never kept ("..", hidden files).
+    """
+    if re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}", text):
+        return text
+    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", text).lstrip(".")[:60]
+    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+    return f"{safe}~{digest}"

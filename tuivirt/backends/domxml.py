@@ -29,7 +29,9 @@ def check_well_formed(text: str | bytes) -> XMLProblem | None:
     """None when the text parses as XML, else where and why it does not."""
     from lxml import etree  # lazily: listing never parses XML
 
-    data = text.encode("utf-8", "surrogateescape") if isinstance(text, str) else text
+    # surrogatepass: a buffer can hold lone surrogates (a paste of bad bytes); encoded
+    # so, lxml reports them as invalid UTF-8 at their place instead of us crashing.
+    data = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text
     parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
     try:
         etree.fromstring(data, parser)
@@ -47,7 +49,7 @@ def parse(text: str) -> etree._Element:
 
     parser = etree.XMLParser(resolve_entities=False, no_network=True,
                              remove_blank_text=False)
-    return etree.fromstring(text.encode("utf-8"), parser)
+    return etree.fromstring(text.encode("utf-8", "surrogatepass"), parser)
 
 
 def domain_kind_and_arch(xml: str) -> tuple[str, str | None]:
@@ -59,3 +61,33 @@ def domain_kind_and_arch(xml: str) -> tuple[str, str | None]:
     kind = _TYPE_RE.search(xml)
     arch = _ARCH_RE.search(xml)
     return (kind[1] if kind else "unknown"), (arch[1] if arch else None)
+
+
+def network_bridge(xml: str) -> str | None:
+    """The bridge a network's XML names (None when libvirt has not assigned one yet)."""
+    root = parse(xml)
+    bridge = root.find("bridge")
+    return bridge.get("name") if bridge is not None else None
+
+
+def network_ranges(xml: str) -> tuple[str, ...]:
+    """Each <ip> as ADDRESS/PREFIX, with its DHCP ranges: what a networks table shows."""
+    import ipaddress
+
+    out = []
+    for ip in parse(xml).iterfind("ip"):
+        address = ip.get("address")
+        if not address:
+            continue
+        prefix = ip.get("prefix")
+        if prefix is None and ip.get("netmask"):
+            try:
+                prefix = str(ipaddress.IPv4Network(f"0.0.0.0/{ip.get('netmask')}").prefixlen)
+            except ValueError:
+                prefix = ip.get("netmask")
+        text = f"{address}/{prefix}" if prefix else address
+        dhcp = [f"{r.get('start')}-{r.get('end')}" for r in ip.iterfind("dhcp/range")]
+        if dhcp:
+            text += f" dhcp {', '.join(dhcp)}"
+        out.append(text)
+    return tuple(out)
