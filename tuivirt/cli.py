@@ -15,8 +15,8 @@ from typing import Any, TextIO
 
 from tuivirt import __version__
 from tuivirt.config import Config, load_config
-from tuivirt.errors import AddressError, ConfigError, TuivirtError
-from tuivirt.model import DOCKER, LIBVIRT_KINDS, Guest, GuestState, format_vcpus
+from tuivirt.errors import AddressError, ConfigError, GuestError, HostError, TuivirtError
+from tuivirt.model import DOCKER, LIBVIRT_KINDS, DefinitionRef, Guest, GuestState, format_vcpus
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -86,6 +86,29 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("define", help="define a domain from an XML file on a host")
     p.add_argument("host", metavar="HOST")
     p.add_argument("file", metavar="FILE", help="domain XML ('-' for standard input)")
+
+    target_help = ("HOST/NAME (a domain), HOST/network:NAME, or a domain NAME unique "
+                   "across hosts")
+    p = sub.add_parser("edit", help="edit a domain's or network's XML in the editor pane")
+    p.add_argument("address", metavar="ADDRESS", help=target_help)
+
+    p = sub.add_parser("import-lxc", help="convert a native LXC config (on the host) to a "
+                       "domain, review it in the editor, define it")
+    p.add_argument("host", metavar="HOST")
+    p.add_argument("path", metavar="PATH", help="e.g. /var/lib/lxc/NAME/config")
+    p.add_argument("--print", action="store_true",
+                   help="print the converted XML instead of opening the editor")
+
+    p = sub.add_parser("history", help="the backups kept before each define")
+    p.add_argument("address", metavar="ADDRESS", help=target_help)
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("restore", help="define a backup again (shows the diff first)")
+    p.add_argument("address", metavar="ADDRESS", help=target_help)
+    p.add_argument("backup", nargs="?", default="1", metavar="N|FILE",
+                   help="a number from `history` (1 = newest, the default) or a file")
+    p.add_argument("-y", "--yes", action="store_true",
+                   help="do not ask (required when stdin is not a terminal)")
 
     p = sub.add_parser("hosts", help="reachability, versions and KVM support per host")
     p.add_argument("--json", action="store_true")
@@ -318,6 +341,181 @@ def cmd_define(args: argparse.Namespace, config: Config) -> int:
     return EXIT_OK
 
 
+def _definition_ref(fleet: Any, text: str, config: Config, *,
+                    need_host: bool = True) -> DefinitionRef:
+    """HOST/network:NAME, or a domain address resolved through the hosts."""
+    names = [h.name for h in config.hosts]
+    host, _, rest = text.partition("/")
+    if rest.startswith("network:"):
+        if host not in names:
+            raise UsageError(f"{text}: unknown host {host!r} (configured: {', '.join(names)})")
+        name = rest.removeprefix("network:")
+        if not name:
+            raise UsageError(f"{text}: no network name")
+        if need_host:
+            errors = fleet.connect([host])
+            if errors:
+                raise HostError(host, errors[host])
+        return DefinitionRef(host, "network", name)
+    resolved, failures, usage = _resolve(fleet, [text], config)
+    if failures:
+        if usage:
+            raise UsageError(f"{failures[0][0]}: {failures[0][1]}")
+        raise TuivirtError(f"{failures[0][0]}: {failures[0][1]}")
+    guest = resolved[0][1]
+    if guest.kind == DOCKER:
+        raise UsageError(f"{text}: a Docker container has no XML definition "
+                         "(`tuivirt dumpxml` shows its inspect JSON)")
+    return DefinitionRef(guest.host, "domain", guest.name, guest.endpoint, guest.id)
+
+
+def _offline_ref(text: str, config: Config) -> DefinitionRef:
+    """For history/restore: HOST/NAME or HOST/network:NAME without asking the host (the
+    guest may be gone: that is when a backup matters most)."""
+    names = [h.name for h in config.hosts]
+    host, slash, rest = text.partition("/")
+    if not slash:
+        from tuivirt import backups
+
+        hosts = [h for h in names if backups.history(h, text)]
+        if len(hosts) != 1:
+            found = f"backups on {', '.join(hosts)}" if hosts else "no backups"
+            raise UsageError(f"{text}: name the host as HOST/{text} ({found})")
+        return DefinitionRef(hosts[0], "domain", text)
+    if host not in names:
+        raise UsageError(f"{text}: unknown host {host!r} (configured: {', '.join(names)})")
+    if rest.startswith("network:"):
+        return DefinitionRef(host, "network", rest.removeprefix("network:"))
+    from tuivirt.inventory import Address
+
+    return DefinitionRef(host, "domain", Address.parse(text).name)
+
+
+def cmd_edit(args: argparse.Namespace, config: Config) -> int:
+    fleet = _fleet(config)
+    try:
+        ref = _definition_ref(fleet, args.address, config)
+        return _run_editor(config, fleet, ref)
+    finally:
+        fleet.close()
+
+
+def _run_editor(config: Config, fleet: Any, ref: DefinitionRef, *,
+                new_text: str | None = None, note: str = "") -> int:
+    os.environ.setdefault("TEXTUAL_FPS", "240")
+    from tuivirt.ui.edit_app import EditApp
+
+    app = EditApp(config, fleet, ref, new_text=new_text, note=note)
+    return int(app.run() or 0) or int(app.return_code or 0)
+
+
+def cmd_import_lxc(args: argparse.Namespace, config: Config) -> int:
+    from tuivirt.backends import domxml
+
+    try:
+        config.host(args.host)
+    except KeyError as exc:
+        raise UsageError(str(exc.args[0])) from None
+    fleet = _fleet(config)
+    try:
+        errors = fleet.connect([args.host])
+        if errors:
+            raise HostError(args.host, errors[args.host])
+        xml = fleet.session(args.host).import_native(args.path)
+        if args.print:
+            sys.stdout.write(xml if xml.endswith("\n") else xml + "\n")
+            return EXIT_OK
+        name = (domxml.parse(xml).findtext("name") or "imported").strip()
+        note = (f"Converted from {args.host}:{args.path} by libvirt (lxc-tools). Review, "
+                "then ctrl+s defines it.")
+        return _run_editor(config, fleet, DefinitionRef(args.host, "domain", name),
+                           new_text=xml, note=note)
+    finally:
+        fleet.close()
+
+
+def cmd_history(args: argparse.Namespace, config: Config) -> int:
+    from tuivirt import backups
+
+    ref = _offline_ref(args.address, config)
+    found = list(reversed(backups.history(ref.host, ref.name, ref.kind)))
+    if args.json:
+        json.dump([{"number": n, "saved_at": b.label, "path": str(b.path),
+                    "bytes": b.path.stat().st_size} for n, b in enumerate(found, 1)],
+                  sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return EXIT_OK
+    if not found:
+        print(f"{ref.address}: no backups (one is kept before every define)")
+        return EXIT_OK
+    rows = [["N", "SAVED", "FILE"]] + [[str(n), b.label, str(b.path)]
+                                       for n, b in enumerate(found, 1)]
+    _print_table(rows, sys.stdout)
+    return EXIT_OK
+
+
+def cmd_restore(args: argparse.Namespace, config: Config) -> int:
+    from tuivirt import backups, xmltools
+    from tuivirt.errors import DefinitionChanged
+
+    ref = _offline_ref(args.address, config)
+    if args.backup.isdigit():
+        found = list(reversed(backups.history(ref.host, ref.name, ref.kind)))
+        number = int(args.backup)
+        if not 1 <= number <= len(found):
+            raise UsageError(f"{ref.address}: no backup number {number} "
+                             f"({len(found)} kept; see `tuivirt history {args.address}`)")
+        path = str(found[number - 1].path)
+    else:
+        path = args.backup
+    try:
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{path}: cannot read: {exc}") from None
+    fleet = _fleet(config)
+    try:
+        errors = fleet.connect([ref.host])
+        if errors:
+            raise HostError(ref.host, errors[ref.host])
+        session = fleet.session(ref.host)
+        current = ""
+        if ref.kind == "network":
+            ref_now = ref
+            try:
+                current = session.definition(ref)
+            except GuestError as exc:
+                if not exc.missing:
+                    raise
+        else:
+            guest = next((g for g in fleet.inventory.guests(ref.host)
+                          if g.name == ref.name and g.kind != DOCKER), None)
+            ref_now = ref if guest is None else DefinitionRef(
+                ref.host, "domain", guest.name, guest.endpoint, guest.id)
+            if guest is not None:
+                current = session.definition(ref_now)
+        diff = xmltools.unified_diff(current, text, f"defined on {ref.host} now"
+                                     if current else "(not defined)", path)
+        if not diff:
+            print(f"{ref.address}: the backup is the current definition: nothing to do")
+            return EXIT_OK
+        sys.stdout.write(diff if diff.endswith("\n") else diff + "\n")
+        if not _confirm("restore", [f"{ref.address} from {path}"], args.yes):
+            print("cancelled: nothing was changed")
+            return EXIT_FAILED
+        try:
+            applied = session.apply_definition(ref_now, current, text, new=not current)
+        except DefinitionChanged:
+            raise GuestError(ref.host, ref.name, "the definition changed while you were "
+                             "deciding: nothing was written; run restore again") from None
+    finally:
+        fleet.close()
+    print(f"{applied.ref.address}: restored from {path}")
+    if applied.backup:
+        print(f"previous definition kept in {applied.backup}")
+    return EXIT_OK
+
+
 def cmd_hosts(args: argparse.Namespace, config: Config) -> int:
     fleet = _fleet(config)
     try:
@@ -364,7 +562,9 @@ def run_ui(config: Config) -> int:
 
 
 COMMANDS = {"list": cmd_list, "dumpxml": cmd_dumpxml, "define": cmd_define,
-            "hosts": cmd_hosts, **dict.fromkeys(LIFECYCLE, cmd_action)}
+            "hosts": cmd_hosts, "edit": cmd_edit, "import-lxc": cmd_import_lxc,
+            "history": cmd_history, "restore": cmd_restore,
+            **dict.fromkeys(LIFECYCLE, cmd_action)}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -46,13 +46,28 @@ class HostError(TuivirtError):
 class GuestError(TuivirtError):
     """The daemon said no: carries the host, the guest and the daemon's own message."""
 
-    def __init__(self, host: str, guest: str | None, message: str) -> None:
+    def __init__(self, host: str, guest: str | None, message: str, *,
+                 missing: bool = False) -> None:
         self.host = host
         self.guest = guest
         self.message = message
+        self.missing = missing  # the daemon says no such domain / network (any more)
         target = f"{host}/{guest}" if guest else f"host {host}"
         super().__init__(f"{target}: {message}")
 
 
 class ReadOnlyError(GuestError):
     """A change was asked of a host marked read-only."""
+
+
+class DefinitionChanged(GuestError):
+    """The host's definition is no longer the one an edit started from: nothing written.
+
+    `current` is the definition the host has now ("" when it was undefined meanwhile).
+    """
+
+    def __init__(self, host: str, name: str, current: str) -> None:
+        self.current = current
+        what = ("was undefined" if not current else "was changed")
+        super().__init__(host, name, f"the definition {what} on {host} since the editor "
+                         "opened it: nothing was written")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 
 class GuestState(StrEnum):
@@ -92,6 +92,36 @@ class Network:
     persistent: bool
     bridge: str | None
     endpoint: str = ""
+    ranges: tuple[str, ...] = ()  # "192.168.122.1/24 dhcp 192.168.122.2-192.168.122.254"
+
+
+DefKind = Literal["domain", "network"]
+
+
+@dataclass(frozen=True, slots=True)
+class DefinitionRef:
+    """What an XML editor edits: one domain (by uuid) or network (by name) on a host."""
+
+    host: str
+    kind: DefKind
+    name: str
+    endpoint: str = ""  # the libvirt connection's label ("" = the host's first one)
+    uuid: str = ""
+
+    @property
+    def address(self) -> str:
+        return f"{self.host}/{self.name}" if self.kind == "domain" else \
+            f"{self.host}/network:{self.name}"
+
+
+@dataclass(frozen=True, slots=True)
+class Applied:
+    """A definition written: what the host stores now, and where the old one was kept."""
+
+    ref: DefinitionRef
+    xml: str
+    backup: str | None
+    guest: Guest | None = None
 
 
 @dataclass(frozen=True, slots=True)

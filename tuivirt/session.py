@@ -20,9 +20,15 @@ from typing import Any
 from tuivirt.backends.docker import DockerEndpoint
 from tuivirt.backends.libvirt import LibvirtEndpoint
 from tuivirt.config import Config, HostConfig
-from tuivirt.errors import GuestError, HostError, ReadOnlyError, TuivirtError
+from tuivirt.errors import (
+    DefinitionChanged,
+    GuestError,
+    HostError,
+    ReadOnlyError,
+    TuivirtError,
+)
 from tuivirt.inventory import Inventory
-from tuivirt.model import DOCKER, Guest, HostFacts, HostState, Network
+from tuivirt.model import DOCKER, Applied, DefinitionRef, Guest, HostFacts, HostState, Network
 
 #: Where libvirtd listens on a remote host reached through `ssh = ...`.
 REMOTE_LIBVIRT_SOCKET = "/run/libvirt/libvirt-sock"
@@ -67,6 +73,8 @@ class HostSession:
         self._generation = 0  # bumps on every (re)connect; stale callbacks are ignored
         self._cpu_samples: dict[str, tuple[int, int]] = {}  # uuid -> (monotonic ns, cpu ns)
         self._no_cpu_stats: set[str] = set()  # endpoints whose driver keeps no CPU time
+        #: called (host, network name) on libvirt network events; on the event thread
+        self.network_listeners: list[Callable[[str, str], None]] = []
         self.on_state: Callable[[HostSession], None] | None = None
 
     # -- state --------------------------------------------------------------------------
@@ -162,9 +170,14 @@ class HostSession:
         def on_close(reason: str) -> None:
             self._lost(generation, f"{endpoint.endpoint}: {reason}")
 
+        def on_network_event(name: str) -> None:
+            for listener in list(self.network_listeners):
+                listener(self.name, name)
+
         tunnelled = endpoint.uri != endpoint.endpoint  # carried by our SSH connection
         endpoint.watch(on_event=on_event, on_close=on_close,
-                       keepalive=None if tunnelled else (5, 3))
+                       keepalive=None if tunnelled else (5, 3),
+                       on_network_event=on_network_event)
 
     def _libvirt_endpoint(self, uri: str) -> LibvirtEndpoint:
         read_only = self.host.read_only
@@ -396,12 +409,84 @@ class HostSession:
         raise HostError(self.name, f"no connection runs type={domain_type!r} domains "
                         f"(connected: {drivers})")
 
-    def define(self, xml: str) -> tuple[Guest, str | None]:
-        """Define a domain; the previous definition, if any, is kept as a backup first.
+    # -- definitions (the XML editor, `define`, `history`/`restore`) ----------------------
+    def _libvirt_named(self, endpoint: str) -> LibvirtEndpoint:
+        for candidate in self.libvirt:
+            if candidate.endpoint == endpoint or not endpoint:
+                return candidate
+        raise HostError(self.name, f"{endpoint or 'libvirt'} is not connected")
 
-        Returns the defined guest and the backup's path (None for a new domain).
+    def definition(self, ref: DefinitionRef, *, live: bool = False) -> str:
+        """The persistent (inactive) definition, or the live XML, from the daemon."""
+        endpoint = self._libvirt_named(ref.endpoint)
+        if ref.kind == "network":
+            return endpoint.network_xml(ref.name, inactive=not live)
+        return endpoint.xml_by_uuid(ref.uuid, ref.name, inactive=not live)
+
+    def _current(self, ref: DefinitionRef) -> str:
+        """The definition as it is now; "" when it was undefined meanwhile."""
+        endpoint = self._libvirt_named(ref.endpoint)
+        try:
+            if ref.kind == "network":
+                return endpoint.network_xml(ref.name, inactive=True)
+            return endpoint.xml_by_uuid(ref.uuid, ref.name, inactive=True)
+        except GuestError as exc:
+            if exc.missing:
+                return ""
+            raise
+
+    def apply_definition(self, ref: DefinitionRef, base: str, text: str, *,
+                         new: bool = False) -> Applied:
+        """Define an edited buffer: checked, compared with what the host has, backed up.
+
+        `base` is the definition the buffer started from. When the host's definition is
+        no longer `base` (someone else defined it meanwhile), DefinitionChanged carries
+        the current one and nothing is written; the caller shows the diff and may apply
+        again with the current one as base. `new` defines a fresh object (clone, import).
         """
-        from tuivirt import backups
+        from tuivirt import backups, xmltools
+        from tuivirt.backends import domxml
+
+        problem = domxml.check_well_formed(text)
+        if problem is not None:
+            raise GuestError(self.name, ref.name, f"XML is not well-formed: {problem}")
+        root = domxml.parse(text)
+        if root.tag != ref.kind:
+            raise GuestError(self.name, ref.name,
+                             f"expected a <{ref.kind}> document, got <{root.tag}>")
+        name = (root.findtext("name") or "").strip()
+        if not new:
+            wrong = xmltools.identity_problem(base, text, ref.kind)
+            if wrong is not None:
+                raise GuestError(self.name, ref.name, wrong)
+        self._check_writable(f"define {name or ref.name}", name or ref.name)
+        endpoint = (self.libvirt_for_type(root.get("type", "")) if new and ref.kind == "domain"
+                    else self._libvirt_named(ref.endpoint))
+        backup = None
+        if not new:
+            current = self._current(ref)
+            if current != base:
+                raise DefinitionChanged(self.name, ref.name, current)
+            if current:
+                backup = str(backups.save(self.name, ref.name, current, ref.kind))
+        if ref.kind == "network":
+            defined = endpoint.define_network(text)
+            fresh = DefinitionRef(self.name, "network", defined, endpoint.endpoint)
+            return Applied(ref=fresh, xml=endpoint.network_xml(defined, inactive=True),
+                           backup=backup)
+        guest = endpoint.define(text)
+        self.inventory.upsert(guest)
+        fresh = DefinitionRef(self.name, "domain", guest.name, guest.endpoint, guest.id)
+        return Applied(ref=fresh, xml=endpoint.xml_by_uuid(guest.id, guest.name,
+                                                           inactive=True),
+                       backup=backup, guest=guest)
+
+    def define(self, xml: str) -> tuple[Guest, str | None]:
+        """Define a domain from a file (`tuivirt define`): new, or over the same name.
+
+        A redefinition goes through apply_definition with the host's current definition
+        as base, so it is validated and backed up the same way as an edit.
+        """
         from tuivirt.backends import domxml
 
         problem = domxml.check_well_formed(xml)
@@ -414,7 +499,6 @@ class HostSession:
         name = (root.findtext("name") or "").strip()
         self._check_writable(f"define {name or 'a domain'}", name or None)
         endpoint = self.libvirt_for_type(root.get("type", ""))
-        backup = None
         previous = next((g for g in self.inventory.guests(self.name)
                          if g.name == name and g.endpoint == endpoint.endpoint
                          and g.persistent), None)
@@ -424,18 +508,73 @@ class HostSession:
                 for guest in endpoint.list_guests():
                     if guest.name == name and guest.persistent:
                         previous = guest
-        if previous is not None:
-            old_xml = endpoint.dumpxml(previous, inactive=True)
-            backup = str(backups.save(self.name, name, old_xml))
+        ref = DefinitionRef(self.name, "domain", name, endpoint.endpoint,
+                            previous.id if previous else "")
+        if previous is None:
+            applied = self.apply_definition(ref, "", xml, new=True)
+        else:
+            # A file may drop the uuid (libvirt then matches by name): only the name and
+            # the uuid it states, if any, must agree with the guest's.
+            uuid = (root.findtext("uuid") or "").strip()
+            if uuid and uuid.lower() != previous.id.lower():
+                raise GuestError(self.name, name, f"a domain named {name!r} exists with "
+                                 f"uuid {previous.id}; this XML says {uuid}")
+            base = self.definition(ref)
+            applied = self._define_over(ref, base, xml)
+        assert applied.guest is not None
+        return applied.guest, applied.backup
+
+    def _define_over(self, ref: DefinitionRef, base: str, xml: str) -> Applied:
+        from tuivirt import backups
+
+        endpoint = self._libvirt_named(ref.endpoint)
+        backup = str(backups.save(self.name, ref.name, base, ref.kind))
         guest = endpoint.define(xml)
         self.inventory.upsert(guest)
-        return guest, backup
+        return Applied(ref=ref, xml=endpoint.xml_by_uuid(guest.id, guest.name,
+                                                         inactive=True),
+                       backup=backup, guest=guest)
 
     def networks(self) -> list[Network]:
-        result: list[Network] = []
+        """Every network once (the QEMU and LXC drivers of one host share them)."""
+        seen: dict[str, Network] = {}
         for endpoint in self.libvirt:
-            result.extend(endpoint.list_networks())
-        return result
+            for net in endpoint.list_networks():
+                seen.setdefault(net.uuid, net)
+        return sorted(seen.values(), key=lambda n: n.name)
+
+    def network_action(self, net: Network, action: str, enable: bool = True) -> None:
+        what = {"stop": "stop", "start": "start", "undefine": "undefine"}.get(action, action)
+        self._check_writable(f"{what} network {net.name}", net.name)
+        self._libvirt_named(net.endpoint).network_action(net.name, action, enable)
+
+    def read_file(self, path: str, limit: int = 1 << 20) -> str:
+        """A small text file on the host itself (a native LXC config): locally or over SSH."""
+        import shlex
+
+        if self.tunnel is not None:
+            status, out, err = self.tunnel.run(f"head -c {limit + 1} -- {shlex.quote(path)}")
+            if status != 0:
+                raise HostError(self.name, f"{path}: {err.strip() or f'exit {status}'}")
+            text = str(out)
+        elif self.host.demo or any("://" in u and not u.split("://")[1].startswith("/")
+                                   for u in self.host.libvirt):
+            raise HostError(self.name, "files on this host cannot be read (no ssh)")
+        else:
+            try:
+                with open(path, encoding="utf-8", errors="replace") as handle:
+                    text = handle.read(limit + 1)
+            except OSError as exc:
+                raise HostError(self.name, f"{path}: {exc.strerror or exc}") from None
+        if len(text) > limit:
+            raise HostError(self.name, f"{path}: larger than {limit // 1024} KiB: not a "
+                            "native config")
+        return text
+
+    def import_native(self, path: str, native_format: str = "lxc-tools") -> str:
+        """A native config on this host converted to domain XML by libvirt (not defined)."""
+        config = self.read_file(path)
+        return self.libvirt_for_type("lxc").xml_from_native(native_format, config)
 
     def facts(self) -> HostFacts:
         """Versions and virtualisation support, for `tuivirt hosts`."""

@@ -10,7 +10,7 @@ from typing import Any, ParamSpec, TypeVar
 
 import libvirt
 
-from tuivirt.backends.domxml import domain_kind_and_arch
+from tuivirt.backends.domxml import domain_kind_and_arch, network_bridge, network_ranges
 from tuivirt.errors import GuestError, HostError
 from tuivirt.model import Guest, GuestState, Network, version_string
 
@@ -383,14 +383,18 @@ class LibvirtEndpoint:
         return None if stats and not times else times
 
     # -- XML ----------------------------------------------------------------------------
-    @_using
     def dumpxml(self, guest: Guest, *, inactive: bool = False) -> str:
-        dom = self._domain(guest)
+        return self.xml_by_uuid(guest.id, guest.name, inactive=inactive)
+
+    @_using
+    def xml_by_uuid(self, uuid: str, name: str, *, inactive: bool = False) -> str:
+        conn = self._require()
         flags = libvirt.VIR_DOMAIN_XML_INACTIVE if inactive else 0
         try:
-            return str(dom.XMLDesc(flags))
+            return str(conn.lookupByUUIDString(uuid).XMLDesc(flags))
         except libvirt.libvirtError as exc:
-            raise GuestError(self.host, guest.name, _message(exc)) from None
+            raise GuestError(self.host, name, _message(exc),
+                             missing=is_no_domain(exc)) from None
 
     @_using
     def define(self, xml: str) -> Guest:
@@ -405,6 +409,7 @@ class LibvirtEndpoint:
 
     @_using
     def define_network(self, xml: str) -> str:
+        """Define (or redefine) a network, with validation where libvirt offers it."""
         conn = self._require()
         try:
             flags = getattr(libvirt, "VIR_NETWORK_DEFINE_VALIDATE", 0)
@@ -413,7 +418,24 @@ class LibvirtEndpoint:
             raise GuestError(self.host, None, _message(exc)) from None
         return str(net.name())
 
+    @_using
+    def xml_from_native(self, native_format: str, config: str) -> str:
+        """A domain definition converted from a native config (e.g. "lxc-tools")."""
+        conn = self._require()
+        try:
+            return str(conn.domainXMLFromNative(native_format, config, 0))
+        except libvirt.libvirtError as exc:
+            raise GuestError(self.host, None, _message(exc)) from None
+
     # -- networks -----------------------------------------------------------------------
+    def _network(self, name: str) -> libvirt.virNetwork:
+        conn = self._require()
+        try:
+            return conn.networkLookupByName(name)
+        except libvirt.libvirtError as exc:
+            missing = exc.get_error_code() == libvirt.VIR_ERR_NO_NETWORK
+            raise GuestError(self.host, name, _message(exc), missing=missing) from None
+
     @_using
     def list_networks(self) -> list[Network]:
         conn = self._require()
@@ -422,19 +444,46 @@ class LibvirtEndpoint:
             result = []
             for net in nets:
                 try:
-                    bridge: str | None = net.bridgeName()
+                    xml = str(net.XMLDesc(0))
                 except libvirt.libvirtError:
-                    bridge = None
+                    continue  # undefined while we listed
                 result.append(Network(
                     host=self.host, name=net.name(), uuid=net.UUIDString(),
                     active=bool(net.isActive()), autostart=bool(net.autostart()),
-                    persistent=bool(net.isPersistent()), bridge=bridge,
-                    endpoint=self.endpoint))
+                    persistent=bool(net.isPersistent()), bridge=network_bridge(xml),
+                    endpoint=self.endpoint, ranges=network_ranges(xml)))
             return result
         except libvirt.libvirtError as exc:
             if exc.get_error_code() == libvirt.VIR_ERR_NO_SUPPORT:
                 return []
             raise HostError(self.host, f"{self.endpoint}: {_message(exc)}") from None
+
+    @_using
+    def network_xml(self, name: str, *, inactive: bool = False) -> str:
+        net = self._network(name)
+        flags = libvirt.VIR_NETWORK_XML_INACTIVE if inactive else 0
+        try:
+            return str(net.XMLDesc(flags))
+        except libvirt.libvirtError as exc:
+            raise GuestError(self.host, name, _message(exc)) from None
+
+    @_using
+    def network_action(self, name: str, action: str, enable: bool = True) -> None:
+        """start, stop (destroy: the bridge goes away), autostart, undefine."""
+        net = self._network(name)
+        try:
+            if action == "start":
+                net.create()
+            elif action == "stop":
+                net.destroy()
+            elif action == "autostart":
+                net.setAutostart(1 if enable else 0)
+            elif action == "undefine":
+                net.undefine()
+            else:
+                raise ValueError(f"unknown network action {action!r}")
+        except libvirt.libvirtError as exc:
+            raise GuestError(self.host, name, _message(exc)) from None
 
     # -- facts --------------------------------------------------------------------------
     @_using

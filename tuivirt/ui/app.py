@@ -13,17 +13,20 @@ from pathlib import Path
 from textual import on
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
+from textual.containers import Horizontal
 from textual.message import Message
 from textual.screen import Screen
 from textual.theme import Theme
 from textual.widgets import Footer, Input, Static
 
-from tuivirt import paths
+from tuivirt import paths, xmltools
+from tuivirt.backends import domxml
 from tuivirt.config import Config
 from tuivirt.errors import TuivirtError
 from tuivirt.inventory import Diff
-from tuivirt.model import Guest, GuestState
+from tuivirt.model import DOCKER, DefinitionRef, Guest, GuestState
 from tuivirt.session import Fleet
+from tuivirt.ui.editing import EditorHost
 from tuivirt.ui.filter import FilterError, GuestFilter
 from tuivirt.ui.screens.confirm import ConfirmScreen
 from tuivirt.ui.screens.help import HelpScreen
@@ -92,8 +95,8 @@ def load_themes(extra_dirs: Iterable[Path] = ()) -> list[Theme]:
     return themes
 
 
-class MainScreen(Screen[None]):
-    """The table, the host panel, the filter and a status line."""
+class MainScreen(EditorHost):
+    """The table, the host panel, the filter, a status line, and the editor pane."""
 
     BINDINGS = [
         Binding("slash", "filter", "Filter"),
@@ -106,6 +109,10 @@ class MainScreen(Screen[None]):
         Binding("D", "act('destroy')", "Destroy"),
         Binding("p", "act('pause')", "Pause/resume"),
         Binding("a", "act('autostart')", "Autostart"),
+        Binding("x", "edit", "XML"),
+        Binding("E", "edit(True)", "$EDITOR", show=False),
+        Binding("C", "clone", "Clone", show=False),
+        Binding("N", "networks", "Networks"),
         Binding("U", "act('undefine')", "Undefine", show=False),
         Binding("o", "sort_next", "Sort", show=False),
         Binding("O", "sort_reverse", "Reverse sort", show=False),
@@ -119,7 +126,8 @@ class MainScreen(Screen[None]):
     MainScreen { layout: vertical; }
     MainScreen #filter { height: 1; border: none; padding: 0 1; background: $panel; }
     MainScreen #filter.-invalid { color: $error; }
-    MainScreen GuestTable { height: 1fr; }
+    MainScreen #body { height: 1fr; }
+    MainScreen GuestTable { height: 1fr; width: 1fr; }
     MainScreen #status { height: 1; padding: 0 1; background: $panel; color: $foreground 80%; }
     MainScreen #status.-error { color: $error; }
     """
@@ -137,7 +145,8 @@ class MainScreen(Screen[None]):
                     id="filter")
         table = GuestTable(id="guests", clock=self.clock)
         table.host_labels = {h.name: h.label for h in self.config.hosts if h.label}
-        yield table
+        with Horizontal(id="body"):
+            yield table
         yield Static(id="status")
         yield Footer()
 
@@ -246,6 +255,141 @@ class MainScreen(Screen[None]):
     @on(GuestTable.CursorMoved)
     def cursor_moved(self) -> None:
         self.update_status()
+
+    # -- the XML editor, clones, networks -------------------------------------------------
+    def home(self) -> GuestTable:
+        return self.table
+
+    def action_edit(self, external: bool = False) -> None:
+        """`x`: the guest's definition in the pane (docker: its inspect JSON, read-only)."""
+        guest = self.table.current_guest
+        if guest is None:
+            self.notify("no guest under the cursor", severity="warning")
+            return
+        if guest.kind == DOCKER:
+            self._show_inspect(guest)
+            return
+        self.open_definition(DefinitionRef(guest.host, "domain", guest.name, guest.endpoint,
+                                           guest.id), external=external)
+
+    def _show_inspect(self, guest: Guest) -> None:
+        from tuivirt.ui.widgets.xml_editor import EditorPane
+
+        fleet = self.fleet
+        address = self.fleet.inventory.addresses([guest])[guest.key]
+
+        def fetch() -> None:
+            try:
+                text = fleet.session(guest.host).dumpxml(guest)
+            except TuivirtError as exc:
+                self.app.call_from_thread(self.notify, f"{address}: {exc}", severity="error")
+                return
+            self.app.call_from_thread(self.show_editor, EditorPane(
+                None, ref=None, base=text, text=text, language="json",
+                title=f"{address} · docker inspect"))
+
+        self.run_worker(fetch, thread=True, group="editor", exit_on_error=False)
+
+    def action_clone(self) -> None:
+        """`C`: copy a libvirt guest's definition to a new name, here or on another host."""
+        from tuivirt.ui.screens.dialogs import Field, FormScreen
+
+        guest = self.table.current_guest
+        if guest is None or guest.kind == DOCKER:
+            self.notify("clone copies a libvirt guest's definition: put the cursor on one",
+                        severity="warning")
+            return
+        hosts = tuple(h.name for h in self.config.hosts if h.libvirt and not h.read_only)
+        if not hosts:
+            self.notify("every libvirt host is read-only: nowhere to define a clone",
+                        severity="error")
+            return
+        source = DefinitionRef(guest.host, "domain", guest.name, guest.endpoint, guest.id)
+        fields = [Field("name", "New name", f"{guest.name}-clone"),
+                  Field("host", "Define it on host", guest.host if guest.host in hosts
+                        else hosts[0], options=hosts)]
+        self.app.push_screen(
+            FormScreen(f"Clone {guest.host}/{guest.name}", fields, ok_label="Clone",
+                       note="The uuid and every MAC address are removed (libvirt assigns "
+                       "new ones); disks are not copied: review their paths next."),
+            partial(self._clone_into, source))
+
+    def _clone_into(self, source: DefinitionRef, values: dict[str, str] | None) -> None:
+        if values is None:
+            return
+        fleet = self.fleet
+
+        def build() -> None:
+            try:
+                xml = fleet.session(source.host).definition(source)
+                result = xmltools.clone_domain(xml, values["name"])
+            except (TuivirtError, ValueError) as exc:
+                self.app.call_from_thread(self.notify, f"clone: {exc}", severity="error",
+                                          timeout=8)
+                return
+            self.app.call_from_thread(self.open_new, DefinitionRef(
+                values["host"], "domain", values["name"]), result.xml,
+                clone_note(source, values["host"], result))
+
+        self.run_worker(build, thread=True, group="editor", exit_on_error=False)
+
+    def action_networks(self) -> None:
+        from tuivirt.ui.screens.networks import NetworksScreen
+
+        self.app.push_screen(NetworksScreen(self.config))
+
+    def action_import_lxc(self) -> None:
+        """Convert a native LXC config on a host into a domain definition to review."""
+        from tuivirt.ui.screens.dialogs import Field, FormScreen
+
+        hosts = tuple(h.name for h in self.config.hosts if h.libvirt and not h.read_only)
+        if not hosts:
+            self.notify("no writable libvirt host", severity="error")
+            return
+        fields = [Field("host", "Host (the file is read there)", hosts[0], options=hosts),
+                  Field("path", "Native LXC config", "", placeholder="/var/lib/lxc/NAME/config")]
+        self.app.push_screen(FormScreen("Import an LXC container's native config", fields,
+                                        ok_label="Convert"), self._import_lxc)
+
+    def _import_lxc(self, values: dict[str, str] | None) -> None:
+        if values is None or not values.get("path"):
+            return
+        fleet = self.fleet
+        host, path = values["host"], values["path"]
+
+        def convert() -> None:
+            try:
+                xml = fleet.session(host).import_native(path)
+                name = (domxml.parse(xml).findtext("name") or "imported").strip()
+            except TuivirtError as exc:
+                self.app.call_from_thread(self.notify, f"import {path}: "
+                                          f"{getattr(exc, 'message', exc)}",
+                                          severity="error", timeout=10)
+                return
+            self.app.call_from_thread(
+                self.open_new, DefinitionRef(host, "domain", name), xml,
+                f"Converted from {host}:{path} by libvirt (lxc-tools). Review, then "
+                "ctrl+s defines it.")
+
+        self.run_worker(convert, thread=True, group="editor", exit_on_error=False)
+
+
+def clone_note(source: DefinitionRef, host: str, result: xmltools.CloneResult) -> str:
+    """What the user must review before defining a clone: the storage it would use."""
+    lines = [f"Clone of {source.host}/{source.name}: uuid and MAC addresses removed."]
+    if result.disks:
+        lines.append("Disks are NOT copied. As written, the clone uses:")
+        for disk in result.disks:
+            flag = " (shared/read-only)" if disk.shared else (
+                "  ← the original's: change it or copy the image" if host == source.host
+                and disk.source else "")
+            lines.append(f"  {disk.device} {disk.target}: {disk.source or '(no source)'}"
+                         f"{flag}")
+        if host != source.host:
+            lines.append(f"These paths must exist on {host}.")
+    else:
+        lines.append("It has no disks.")
+    return "\n".join(lines)
 
 
 class TuivirtApp(App[int]):
@@ -424,6 +568,16 @@ class TuivirtApp(App[int]):
                                 "one under the cursor", partial(screen.action_act, action))
         yield SystemCommand("Guest: pause / resume", "pause running guests, resume paused",
                             partial(screen.action_act, "pause"))
+        yield SystemCommand("Guest: edit XML", "the definition in the editor pane (x)",
+                            screen.action_edit)
+        yield SystemCommand("Guest: edit XML in $EDITOR", "then review it in the pane (E)",
+                            partial(screen.action_edit, True))
+        yield SystemCommand("Guest: clone definition", "copy to a new name, here or on "
+                            "another host (C)", screen.action_clone)
+        yield SystemCommand("Import LXC native config", "convert /var/lib/lxc/NAME/config "
+                            "with libvirt, review, define", screen.action_import_lxc)
+        yield SystemCommand("Networks", "every host's libvirt networks (N)",
+                            screen.action_networks)
         yield SystemCommand("Table: filter", "filter rows (/)", screen.action_filter)
         yield SystemCommand("Table: clear marks", "unmark every guest",
                             screen.action_clear_marks)

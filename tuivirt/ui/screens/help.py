@@ -20,6 +20,18 @@ KEYS = [
         ("s", "start"), ("S", "shutdown (ACPI; docker stop)"), ("r", "reboot"),
         ("D", "destroy: force off (asks first)"), ("p", "pause / resume"),
         ("a", "autostart on / off"), ("U", "undefine / remove (type the name)")]),
+    ("Definitions (libvirt XML)", [
+        ("x", "edit the definition in a pane beside the table (docker: inspect JSON)"),
+        ("E", "edit it in $EDITOR, then review it in the pane"),
+        ("C", "clone: copy the definition to a new name, here or on another host"),
+        ("N", "networks: start / stop / autostart / edit / new from one")]),
+    ("In the editor pane", [
+        ("ctrl+s", "apply: the diff first, then define (libvirt validates)"),
+        ("ctrl+t", "diff: definition → buffer"), ("ctrl+l", "live XML (read-only)"),
+        ("ctrl+f", "find (enter: next)"), ("ctrl+g", "go to the XML error"),
+        ("ctrl+r", "backups: load one into the buffer"), ("ctrl+o", "$EDITOR"),
+        ("f2", "maximise / restore"), ("esc", "back to the table (the pane stays)"),
+        ("ctrl+q", "close (keep the draft or discard it)")]),
     ("App", [(": / ctrl+p", "command palette: every action, themes"), ("?", "this help"),
              ("q", "quit")]),
 ]
