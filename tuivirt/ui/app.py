@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 import tomllib
@@ -437,7 +438,8 @@ class TuivirtApp(App[int]):
                         f"(known: {known})", severity="warning", timeout=10)
 
         def forward(diff: Diff) -> None:  # on session threads: post, nothing more
-            self.post_message(InventoryChanged(diff))
+            with contextlib.suppress(RuntimeError):  # the app's loop closed under us
+                self.post_message(InventoryChanged(diff))
 
         self._unsubscribe = self.fleet.inventory.subscribe(forward)
         # Rows already in the inventory (e.g. a fleet connected before the app).

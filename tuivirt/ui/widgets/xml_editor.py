@@ -103,7 +103,7 @@ class EditorPane(Vertical):
     def __init__(self, fleet: Fleet | None, *, ref: DefinitionRef | None, base: str,
                  text: str, new: bool = False, read_only: bool = False, note: str = "",
                  language: str = "xml", title: str = "") -> None:
-        super().__init__(id="editor")
+        super().__init__()
         self.fleet = fleet
         self.ref = ref
         self.base = base  # the definition the buffer started from ("" for a new one)
@@ -128,9 +128,12 @@ class EditorPane(Vertical):
         note = Static(self.note, id="ed-note")
         note.display = bool(self.note)
         yield note
-        area = XMLArea.code_editor(self.initial_text, language=self.language,
+        # Only XML is highlighted: the JSON grammar crashes tree-sitter 0.26 (SIGSEGV).
+        area = XMLArea.code_editor(self.initial_text,
+                                   language="xml" if self.language == "xml" else None,
                                    read_only=self.read_only, soft_wrap=False,
                                    id="ed-area")
+        self._area = area  # kept: on_unmount runs after the children are gone
         yield area
         live = TextArea.code_editor("", language="xml", read_only=True, id="ed-live")
         live.display = False
@@ -148,7 +151,7 @@ class EditorPane(Vertical):
 
     @property
     def area(self) -> XMLArea:
-        return self.query_one("#ed-area", XMLArea)
+        return self._area
 
     @property
     def text(self) -> str:
