@@ -133,6 +133,7 @@ class EditorPane(Vertical):
                                    language="xml" if self.language == "xml" else None,
                                    read_only=self.read_only, soft_wrap=False,
                                    id="ed-area")
+        assert isinstance(area, XMLArea)  # code_editor is a classmethod: cls(...)
         self._area = area  # kept: on_unmount runs after the children are gone
         yield area
         live = TextArea.code_editor("", language="xml", read_only=True, id="ed-live")
