@@ -16,7 +16,7 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
 from textual.theme import Theme
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from tuivirt import paths
 from tuivirt.config import Config
@@ -27,6 +27,7 @@ from tuivirt.session import Fleet
 from tuivirt.ui.filter import FilterError, GuestFilter
 from tuivirt.ui.screens.confirm import ConfirmScreen
 from tuivirt.ui.screens.help import HelpScreen
+from tuivirt.ui.widgets.footer import KeyFooter
 from tuivirt.ui.widgets.guest_table import SORT_KEYS, GuestTable
 from tuivirt.ui.widgets.host_panel import HostPanel
 
@@ -165,7 +166,7 @@ class MainScreen(Screen[None]):
         table.host_labels = {h.name: h.label for h in self.config.hosts if h.label}
         yield table
         yield Static(id="status")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#filter", Input).display = False
