@@ -18,7 +18,7 @@ from textual.containers import Horizontal
 from textual.message import Message
 from textual.screen import Screen
 from textual.theme import Theme
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from tuivirt import paths, xmltools
 from tuivirt.backends import domxml
@@ -31,6 +31,7 @@ from tuivirt.ui.editing import EditorHost
 from tuivirt.ui.filter import FilterError, GuestFilter
 from tuivirt.ui.screens.confirm import ConfirmScreen
 from tuivirt.ui.screens.help import HelpScreen
+from tuivirt.ui.widgets.footer import KeyFooter
 from tuivirt.ui.widgets.guest_table import SORT_KEYS, GuestTable
 from tuivirt.ui.widgets.host_panel import HostPanel
 
@@ -96,6 +97,31 @@ def load_themes(extra_dirs: Iterable[Path] = ()) -> list[Theme]:
     return themes
 
 
+class FilterInput(Input):
+    """The filter box, tuned for typing over a big table.
+
+    - `on_value` runs in the value watcher, in the same call as the keystroke: the table
+      and the status line change before the next frame, so a key costs one frame, not one
+      for the box and a second after an Input.Changed message.
+    - Input sets its virtual size to the text's width on every change, and virtual_size
+      is a layout reactive: each keystroke laid out the whole screen again (5-8 ms with
+      the table behind it). While the text fits in the box, the width that counts for
+      scrolling is the box's own, so reporting that keeps the layout unchanged.
+    """
+
+    def __init__(self, on_value: Callable[[str], None], *, placeholder: str,
+                 id: str | None = None) -> None:
+        super().__init__(placeholder=placeholder, id=id)
+        self._on_value = on_value
+
+    def watch_value(self, value: str) -> None:
+        self._on_value(value)
+
+    @property
+    def content_width(self) -> int:
+        return max(super().content_width, self.scrollable_content_region.width)
+
+
 class MainScreen(EditorHost):
     """The table, the host panel, the filter, a status line, and the editor pane."""
 
@@ -138,22 +164,34 @@ class MainScreen(EditorHost):
         self.config = config
         self.clock = clock
         self.filter_error: str | None = None
+        # Diffs that arrive before every widget is mounted (the table sits in a
+        # container, mounted a step after the screen): applied in order once it is.
+        self.early: list[Diff] | None = []
 
     def compose(self) -> ComposeResult:
         hosts = [(h.name, h.label, h.read_only) for h in self.config.hosts]
         yield HostPanel(hosts, clock=self.clock, id="hosts")
-        yield Input(placeholder="filter: host:NAME state:running kind:docker text !negate",
-                    id="filter")
+        yield FilterInput(self.filter_changed,
+                          placeholder="filter: host:NAME state:running kind:docker text !negate",
+                          id="filter")
         table = GuestTable(id="guests", clock=self.clock)
         table.host_labels = {h.name: h.label for h in self.config.hosts if h.label}
         with Horizontal(id="body"):
             yield table
         yield Static(id="status")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#filter", Input).display = False
+        self.call_after_refresh(self._ready)
+
+    def _ready(self) -> None:
         self.table.focus()
+        early, self.early = self.early or [], None
+        app = self.app
+        assert isinstance(app, TuivirtApp)
+        for diff in early:
+            app.apply_diff(diff)
         self.update_status()
 
     @property
@@ -196,17 +234,18 @@ class MainScreen(EditorHost):
         self.set_focus(self.table)
         self.update_status()
 
-    @on(Input.Changed, "#filter")
-    def filter_changed(self, event: Input.Changed) -> None:
+    def filter_changed(self, value: str) -> None:
+        """The filter box's text changed (called from its value watcher, not a message)."""
+        box = self.query_one("#filter", Input)
         try:
-            guest_filter = GuestFilter.parse(event.value)
+            guest_filter = GuestFilter.parse(value)
         except FilterError as exc:
             # Keep the last good filter on screen; say what is wrong with this one.
             self.filter_error = str(exc)
-            event.input.add_class("-invalid")
+            box.add_class("-invalid")
         else:
             self.filter_error = None
-            event.input.remove_class("-invalid")
+            box.remove_class("-invalid")
             self.table.set_filter(guest_filter)
         self.update_status()
 
@@ -466,10 +505,16 @@ class TuivirtApp(App[int]):
         threading.Thread(target=self.fleet.close, daemon=True).start()
 
     def on_inventory_changed(self, message: InventoryChanged) -> None:
+        if self.main.early is not None:
+            self.main.early.append(message.diff)
+        else:
+            self.apply_diff(message.diff)
+
+    def apply_diff(self, diff: Diff) -> None:
         main = self.main
-        main.table.apply(message.diff)
+        main.table.apply(diff)
         panel = main.query_one(HostPanel)
-        for status in message.diff.hosts:
+        for status in diff.hosts:
             panel.update_status(status)
             if status.state == "lost":
                 self.notify(f"host {status.name} lost: {status.reason}", severity="error",
