@@ -78,3 +78,97 @@ def test_grouped_by_host(snap_compare: Any) -> None:
         await pilot.pause()
 
     assert snap_compare(fixed_app(), run_before=run_before, terminal_size=(120, 30))
+
+
+DOMAIN_XML = """<domain type='kvm'>
+  <name>web-frontend</name>
+  <uuid>00000000-0000-4000-8000-000000000000</uuid>
+  <memory unit='KiB'>2097152</memory>
+  <vcpu placement='static'>2</vcpu>
+  <os>
+    <type arch='x86_64' machine='pc-q35-7.2'>hvm</type>
+    <boot dev='hd'/>
+  </os>
+  <devices>
+    <disk type='file' device='disk'>
+      <source file='/var/lib/libvirt/images/web-frontend.qcow2'/>
+      <target dev='vda' bus='virtio'/>
+    </disk>
+    <interface type='network'>
+      <mac address='52:54:00:12:34:56'/>
+      <source network='default'/>
+    </interface>
+  </devices>
+</domain>
+"""
+
+
+def _editor(text: str) -> Any:
+    from tuivirt.model import DefinitionRef
+    from tuivirt.ui.widgets.xml_editor import EditorPane
+
+    ref = DefinitionRef("local", "domain", "web-frontend", "qemu:///system",
+                        "00000000-0000-4000-8000-000000000000")
+    return EditorPane(None, ref=ref, base=DOMAIN_XML, text=text)
+
+
+def test_editor_with_an_error_marked(snap_compare: Any, state_home: Any) -> None:
+    broken = DOMAIN_XML.replace("<vcpu placement='static'>2</vcpu>",
+                                "<vcpu placement='static'>4</vpcu>")
+
+    async def run_before(pilot: Any) -> None:
+        await feed(pilot)
+        pilot.app.main.show_editor(_editor(broken))
+        await pilot.pause()
+        await pilot.pause()
+        pane = pilot.app.main.editor
+        pane.area.cursor_blink = False
+        pane.area.move_cursor((4, 0))
+        await pilot.pause()
+        assert pane.problem is not None and pane.problem.line == 5
+
+    assert snap_compare(fixed_app(), run_before=run_before, terminal_size=(150, 34))
+
+
+def test_diff_before_apply(snap_compare: Any, state_home: Any) -> None:
+    from tuivirt import xmltools
+    from tuivirt.ui.screens.dialogs import DiffScreen
+
+    edited = DOMAIN_XML.replace("2097152", "4194304").replace(">2</vcpu>", ">4</vcpu>")
+
+    async def run_before(pilot: Any) -> None:
+        await feed(pilot)
+        diff = xmltools.unified_diff(DOMAIN_XML, edited, "defined on local", "your buffer")
+        pilot.app.push_screen(DiffScreen(
+            "Apply these changes to local/web-frontend?", diff,
+            note="The previous definition is kept as a backup (ctrl+r lists them)."))
+        await pilot.pause()
+        await pilot.pause()
+
+    assert snap_compare(fixed_app(), run_before=run_before, terminal_size=(120, 34))
+
+
+def test_networks_view(snap_compare: Any) -> None:
+    from tests.ui.conftest import fixed_config
+    from tuivirt.model import Network
+    from tuivirt.ui.screens.networks import NetworksScreen
+
+    networks = [
+        Network("local", "default", "u1", True, True, True, "virbr0", "qemu:///system",
+                ("192.168.122.1/24 dhcp 192.168.122.2-192.168.122.254",)),
+        Network("local", "isolated", "u2", False, False, True, "virbr1", "qemu:///system",
+                ("10.10.0.1/24",)),
+        Network("prod", "storage", "u3", True, True, True, "br-storage",
+                "qemu+ssh://root@prod/system", ("fd00:10::1/64",)),
+        Network("rack2", "transient-lab", "u4", True, False, False, "virbr9",
+                "qemu:///system", ()),
+    ]
+
+    async def run_before(pilot: Any) -> None:
+        await feed(pilot)
+        pilot.app.push_screen(NetworksScreen(fixed_config(), networks=networks,
+                                             autoload=False))
+        await pilot.pause()
+        await pilot.pause()
+
+    assert snap_compare(fixed_app(), run_before=run_before, terminal_size=(120, 20))

@@ -43,6 +43,19 @@ DRAFT_AFTER = 1.0  # s of quiet typing before the draft is written
 _PROBLEM_STYLE = Style(color="white", bgcolor="red", bold=True)
 
 
+def displayable(text: str) -> str:
+    """Lone surrogates (bytes that were not UTF-8, read with surrogateescape) as U+FFFD.
+
+    Textual's document encodes its text as UTF-8 and raises on them; they can only come
+    from outside (a file, $EDITOR's output), never from typing.
+    """
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    return text
+
+
 class XMLArea(TextArea):
     """A code TextArea whose gutter marks the line of the current XML problem."""
 
@@ -107,7 +120,7 @@ class EditorPane(Vertical):
         self.fleet = fleet
         self.ref = ref
         self.base = base  # the definition the buffer started from ("" for a new one)
-        self.initial_text = text
+        self.initial_text = displayable(text)
         self.new = new
         self.read_only = read_only or ref is None
         self.note = note
@@ -346,7 +359,7 @@ class EditorPane(Vertical):
         self._draft_dirty = False
         if self.area.text == text:
             # Show what libvirt stored (its defaults filled in, comments dropped).
-            self.area.load_text(applied.xml)
+            self.area.load_text(displayable(applied.xml))
         drafts.discard(applied.ref.host, applied.ref.kind, applied.ref.name)
         self.draft_state = ""
         where = f"; previous definition kept in {applied.backup}" if applied.backup else ""
@@ -411,7 +424,7 @@ class EditorPane(Vertical):
             self.app.call_from_thread(show, xml)
 
         def show(xml: str) -> None:
-            live.load_text(xml)
+            live.load_text(displayable(xml))
             self.showing_live = True
             area.display, live.display = False, True
             live.focus()
@@ -488,7 +501,8 @@ class EditorPane(Vertical):
                 self.notify(f"cannot read {path}: {exc}", severity="error")
                 return
             area = self.area
-            area.replace(old, (0, 0), area.document.end)  # an edit: ctrl+z brings it back
+            # An edit, not a load: ctrl+z brings the buffer back.
+            area.replace(displayable(old), (0, 0), area.document.end)
             self.notify(f"backup {found[int(key)].label} is in the buffer: ctrl+s shows "
                         "the diff before it is defined; ctrl+z undoes", timeout=8)
 
@@ -504,6 +518,7 @@ class EditorPane(Vertical):
         edited = edit_externally(self.app, self.area.text)
         if edited is None:
             return
+        edited = displayable(edited)
         if edited != self.area.text:
             self.area.replace(edited, (0, 0), self.area.document.end)
 
