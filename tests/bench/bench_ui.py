@@ -192,6 +192,11 @@ def run(args: argparse.Namespace, with_lab: bool) -> int:
         base = baseline_tree(args.baseline, tmp)
         if base is not None:
             subjects[f"baseline {base[0]}"] = base[1]
+        # An installed tuivirt has its bytecode compiled (pip does it); a tree run with
+        # PYTHONDONTWRITEBYTECODE set would recompile every module on every start.
+        for tree in subjects.values():
+            subprocess.run([sys.executable, "-m", "compileall", "-q", str(tree / "tuivirt")],
+                           check=False, capture_output=True)
         try:
             startup: dict[str, list[float]] = {name: [] for name in subjects}
             broken: dict[str, str] = {}

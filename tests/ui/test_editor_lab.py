@@ -482,3 +482,24 @@ async def test_tuivirt_edit_opens_the_editor_alone(
             assert await until(pilot, lambda: app.return_code is not None)
     finally:
         fleet.close()
+
+
+async def test_read_only_host_opens_the_editor_read_only(
+        lab: Lab, state_home: Path, scratch_vm: Callable[[str], str]) -> None:
+    name = scratch_vm("hostb")
+    before = inactive_xml(lab, "hostb", name)
+    app = make_app(lab, hostb_read_only=True)
+    async with app.run_test(size=(160, 45)) as pilot:
+        notes = Notes(app)
+        pane = await open_editor(pilot, name)
+        assert pane.read_only and pane.area.read_only
+        await pilot.press(*"junk")  # typing does nothing
+        assert pane.text == before
+        await pilot.press("ctrl+s")
+        assert notes.find("read-only: refusing to define", "error")
+        # Nor is it offered as a place to define a clone.
+        await pilot.press("escape", "C")
+        form_screen = await form(pilot)
+        hosts = form_screen.query_one("#f-host", Select)
+        assert [str(v) for _label, v in hosts._options] == ["local"]
+    assert inactive_xml(lab, "hostb", name) == before
