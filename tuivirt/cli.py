@@ -110,6 +110,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-y", "--yes", action="store_true",
                    help="do not ask (required when stdin is not a terminal)")
 
+    p = sub.add_parser("console", help="open a guest's console, full screen (ctrl+] leaves)")
+    p.add_argument("address", metavar="ADDRESS",
+                   help="HOST/NAME, or a NAME unique across hosts")
+    p.add_argument("--via", choices=("auto", "libvirt", "ssh"), default="auto",
+                   help="libvirt's console stream, or `virsh console` over SSH (auto: "
+                   "the stream, SSH when libvirt cannot be reached)")
+
     p = sub.add_parser("hosts", help="reachability, versions and KVM support per host")
     p.add_argument("--json", action="store_true")
     return parser
@@ -516,6 +523,27 @@ def cmd_restore(args: argparse.Namespace, config: Config) -> int:
     return EXIT_OK
 
 
+def cmd_console(args: argparse.Namespace, config: Config) -> int:
+    if not sys.stdin.isatty() or not sys.stdout.isatty():
+        raise UsageError("console needs a terminal")
+    fleet = _fleet(config)
+    try:
+        resolved, failures, usage = _resolve(fleet, [args.address], config)
+        if failures:
+            _warn(f"{failures[0][0]}: {failures[0][1]}")
+            return EXIT_USAGE if usage else EXIT_FAILED
+        _text, guest = resolved[0]
+        address = fleet.inventory.addresses([guest])[guest.key]
+        os.environ.setdefault("TEXTUAL_FPS", "240")
+        from tuivirt.ui.console_app import ConsoleApp
+
+        app = ConsoleApp(config, fleet, guest, address,
+                         via=args.via)
+        return int(app.run() or 0)
+    finally:
+        fleet.close()
+
+
 def cmd_hosts(args: argparse.Namespace, config: Config) -> int:
     fleet = _fleet(config)
     try:
@@ -563,7 +591,7 @@ def run_ui(config: Config) -> int:
 
 COMMANDS = {"list": cmd_list, "dumpxml": cmd_dumpxml, "define": cmd_define,
             "hosts": cmd_hosts, "edit": cmd_edit, "import-lxc": cmd_import_lxc,
-            "history": cmd_history, "restore": cmd_restore,
+            "history": cmd_history, "restore": cmd_restore, "console": cmd_console,
             **dict.fromkeys(LIFECYCLE, cmd_action)}
 
 

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from tuivirt.backends.console import ConsoleBuffer, Transport
 from tuivirt.backends.docker import DockerEndpoint
 from tuivirt.backends.libvirt import LibvirtEndpoint
 from tuivirt.config import Config, HostConfig
@@ -388,6 +389,10 @@ class HostSession:
             self.inventory.upsert(fresh)
         return fresh
 
+    def lookup(self, guest: Guest) -> Guest | None:
+        """The guest's record now, from its daemon; None when it is gone."""
+        return self._endpoint_for(guest).lookup(guest.id)
+
     def dumpxml(self, guest: Guest, *, inactive: bool = False) -> str:
         endpoint = self._endpoint_for(guest)
         if isinstance(endpoint, DockerEndpoint):
@@ -547,6 +552,37 @@ class HostSession:
         what = {"stop": "stop", "start": "start", "undefine": "undefine"}.get(action, action)
         self._check_writable(f"{what} network {net.name}", net.name)
         self._libvirt_named(net.endpoint).network_action(net.name, action, enable)
+
+    # -- consoles -----------------------------------------------------------------------
+    def open_console(self, guest: Guest, buffer: ConsoleBuffer, *, force: bool = False,
+                     via: str = "auto", cols: int = 80, rows: int = 24) -> Transport:
+        """Open the guest's console into `buffer`: libvirt stream, Docker, or SSH PTY.
+
+        via "auto" prefers the libvirt stream and falls back to `virsh console` over SSH
+        when the host's libvirt cannot be reached; "ssh" asks for the fallback itself.
+        """
+        from tuivirt.backends.console import DockerConsole, LibvirtConsole, SSHConsole
+
+        if guest.kind == DOCKER:
+            if self.docker is None or self.docker.api is None:
+                raise HostError(self.name, "Docker is not connected")
+            return DockerConsole(self.name, guest.name, self.docker.api, guest.id, buffer,
+                                 cols, rows)
+        endpoint = next((e for e in self.libvirt if e.endpoint == guest.endpoint), None)
+        if via == "ssh" or (endpoint is None and via == "auto"):
+            if self.tunnel is None or not self.tunnel.connected:
+                raise HostError(self.name, "no SSH connection for a console fallback"
+                                if via == "ssh" else f"{guest.endpoint} is not connected")
+            return SSHConsole(self.name, guest.name, self.tunnel, guest.endpoint or
+                              "qemu:///system", buffer, cols, rows, force=force)
+        if endpoint is None:
+            raise HostError(self.name, f"{guest.endpoint} is not connected")
+        stream = endpoint.open_console(guest, force=force)
+        how = "libvirt console stream"
+        if endpoint.uri != endpoint.endpoint:
+            how += " over ssh"
+        return LibvirtConsole(self.name, guest.name, stream, buffer,
+                              f"{how} ({guest.endpoint})")
 
     def read_file(self, path: str, limit: int = 1 << 20) -> str:
         """A small text file on the host itself (a native LXC config): locally or over SSH."""

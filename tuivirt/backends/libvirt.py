@@ -427,6 +427,39 @@ class LibvirtEndpoint:
         except libvirt.libvirtError as exc:
             raise GuestError(self.host, None, _message(exc)) from None
 
+    # -- console ------------------------------------------------------------------------
+    @_using
+    def open_console(self, guest: Guest, *, force: bool = False) -> Any:
+        """A non-blocking stream on the guest's first console (read on the event loop).
+
+        Busy (another client holds it): ConsoleBusy. With force, a driver that refuses
+        the flag (LXC) is asked again without it.
+        """
+        from tuivirt.backends.console import ConsoleBusy
+
+        conn = self._require()
+        ensure_event_loop()
+        dom = self._domain(guest)
+        flags = libvirt.VIR_DOMAIN_CONSOLE_FORCE if force else 0
+        while True:
+            stream = conn.newStream(libvirt.VIR_STREAM_NONBLOCK)
+            try:
+                dom.openConsole(None, stream, flags)
+                return stream
+            except libvirt.libvirtError as exc:
+                with contextlib.suppress(libvirt.libvirtError):
+                    stream.abort()
+                code = exc.get_error_code()
+                if flags and code in (libvirt.VIR_ERR_INVALID_ARG,
+                                      libvirt.VIR_ERR_NO_SUPPORT):
+                    flags = 0  # the driver has no forced takeover: plain open
+                    continue
+                message = _message(exc)
+                if "active console session" in message.lower():  # QEMU's words
+                    raise ConsoleBusy(self.host, guest.name, message) from None
+                raise GuestError(self.host, guest.name, message,
+                                 missing=is_no_domain(exc)) from None
+
     # -- networks -----------------------------------------------------------------------
     def _network(self, name: str) -> libvirt.virNetwork:
         conn = self._require()

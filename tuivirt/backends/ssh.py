@@ -171,6 +171,21 @@ class SSHTunnel:
             raise HostError(self.host.name, f"ssh {self.target}: {command!r}: {exc}") from None
         return int(result.exit_status or 0), str(result.stdout), str(result.stderr)
 
+    def open_pty(self, command: str, cols: int, rows: int) -> Any:
+        """Start a command in a PTY of the given size; its asyncssh process (bytes)."""
+        if self._conn is None:
+            raise HostError(self.host.name, f"ssh {self.target}: not connected")
+
+        async def start() -> Any:
+            return await self._conn.create_process(
+                command, term_type="xterm-256color", term_size=(cols, rows), encoding=None)
+
+        try:
+            return run_sync(start(), self.timeout)
+        except Exception as exc:
+            raise HostError(self.host.name, f"ssh {self.target}: {command!r}: {exc}") \
+                from None
+
     def close(self) -> None:
         self._closing = True
         conn, self._conn = self._conn, None

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable
 from functools import partial
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from textual import on
 from textual.app import App, ComposeResult, SystemCommand
@@ -33,6 +34,12 @@ from tuivirt.ui.screens.confirm import ConfirmScreen
 from tuivirt.ui.screens.help import HelpScreen
 from tuivirt.ui.widgets.footer import KeyFooter
 from tuivirt.ui.widgets.guest_table import SORT_KEYS, GuestTable
+from tuivirt.ui.widgets.terminal import GuestKeysFirst
+
+if TYPE_CHECKING:
+    from textual.widgets import TabbedContent
+
+    from tuivirt.ui.widgets.console import ConsolePane
 from tuivirt.ui.widgets.host_panel import HostPanel
 
 #: action -> (verb shown while in flight, past tense for the outcome)
@@ -140,6 +147,14 @@ class MainScreen(EditorHost):
         Binding("E", "edit(True)", "$EDITOR", show=False),
         Binding("C", "clone", "Clone", show=False),
         Binding("N", "networks", "Networks"),
+        Binding("c", "console", "Console"),
+        Binding("f2", "console_zoom", "Zoom console", show=False),
+        Binding("f3", "console_search", "Search console", show=False),
+        Binding("f4", "console_save", "Save console", show=False),
+        Binding("f5", "console_reconnect", "Reconnect console", show=False),
+        Binding("f8", "console_close", "Close console", show=False),
+        Binding("plus", "console_size(4)", "Bigger console", show=False),
+        Binding("minus", "console_size(-4)", "Smaller console", show=False),
         Binding("U", "act('undefine')", "Undefine", show=False),
         Binding("o", "sort_next", "Sort", show=False),
         Binding("O", "sort_reverse", "Reverse sort", show=False),
@@ -154,6 +169,8 @@ class MainScreen(EditorHost):
     MainScreen #filter { height: 1; border: none; padding: 0 1; background: $panel; }
     MainScreen #filter.-invalid { color: $error; }
     MainScreen #body { height: 1fr; }
+    MainScreen #consoles { height: 50%; min-height: 6; border-top: tall $primary; }
+    MainScreen #consoles TabPane { padding: 0; }
     MainScreen GuestTable { height: 1fr; width: 1fr; }
     MainScreen #status { height: 1; padding: 0 1; background: $panel; color: $foreground 80%; }
     MainScreen #status.-error { color: $error; }
@@ -164,6 +181,7 @@ class MainScreen(EditorHost):
         self.config = config
         self.clock = clock
         self.filter_error: str | None = None
+        self._console_serial = 0
         # Diffs that arrive before every widget is mounted (the table sits in a
         # container, mounted a step after the screen): applied in order once it is.
         self.early: list[Diff] | None = []
@@ -373,6 +391,130 @@ class MainScreen(EditorHost):
 
         self.run_worker(build, thread=True, group="editor", exit_on_error=False)
 
+    # -- consoles -------------------------------------------------------------------------
+    def consoles(self) -> list[ConsolePane]:
+        from tuivirt.ui.widgets.console import ConsolePane
+
+        return list(self.query(ConsolePane))
+
+    def console_tabs(self) -> TabbedContent | None:
+        """The console tabs below the table (made with the first console, not at start)."""
+        from textual.widgets import TabbedContent
+
+        found = self.query("#consoles")
+        if not found:
+            return None
+        tabs = found.first()
+        assert isinstance(tabs, TabbedContent)
+        return tabs
+
+    def active_console(self) -> ConsolePane | None:
+        from tuivirt.ui.widgets.console import ConsolePane
+
+        tabs = self.console_tabs()
+        if tabs is None or not tabs.display or not tabs.active:
+            return None
+        found = tabs.get_pane(tabs.active).query(ConsolePane)
+        return found.first() if found else None
+
+    async def action_console(self) -> None:
+        """`c`: the guest's console in a tab below the table (or back to its tab)."""
+        from textual.widgets import TabbedContent, TabPane
+
+        from tuivirt.ui.widgets.console import ConsolePane
+
+        guest = self.table.current_guest
+        if guest is None:
+            self.notify("no guest under the cursor", severity="warning")
+            return
+        tabs = self.console_tabs()
+        for pane in self.consoles():
+            if pane.guest.key == guest.key:
+                tab = pane.parent
+                if tabs is not None and isinstance(tab, TabPane) and tab.id:
+                    tabs.active = tab.id
+                pane.terminal.focus()
+                return
+        address = self.fleet.inventory.addresses([guest])[guest.key]
+        self._console_serial += 1
+        tab_id = f"con-{self._console_serial}"
+        pane = ConsolePane(self.fleet, guest, address)
+        if tabs is None:
+            tabs = TabbedContent(id="consoles")
+            await self.mount(tabs, after=self.query_one("#body"))
+        await tabs.add_pane(TabPane(address, pane, id=tab_id))
+        tabs.active = tab_id
+        pane.terminal.focus()
+
+    def on_console_pane_leave(self) -> None:
+        self.table.focus()
+
+    def _with_console(self, what: str) -> ConsolePane | None:
+        pane = self.active_console()
+        if pane is None:
+            self.notify(f"no console open to {what}: `c` opens one", severity="warning")
+        return pane
+
+    def action_console_zoom(self) -> None:
+        pane = self._with_console("maximise")
+        if pane is None:
+            return
+        if self.maximized is not None:
+            self.minimize()
+        else:
+            self.maximize(pane, container=False)
+            pane.terminal.focus()
+
+    def action_console_search(self) -> None:
+        pane = self._with_console("search")
+        if pane is not None:
+            pane.start_search()
+
+    def action_console_save(self) -> None:
+        from tuivirt.ui.screens.dialogs import Field, FormScreen
+
+        pane = self._with_console("save")
+        if pane is None:
+            return
+        default = str(paths.state_dir() / "consoles" / (
+            f"{pane.guest.host}-{paths.safe_name(pane.guest.name)}-"
+            f"{time.strftime('%Y%m%dT%H%M%S')}.log"))
+
+        def chosen(values: dict[str, str] | None) -> None:
+            if values and values.get("path"):
+                path = Path(values["path"]).expanduser()
+                path.parent.mkdir(parents=True, exist_ok=True)
+                pane.save_scrollback(str(path))
+
+        self.app.push_screen(FormScreen(f"Save the scrollback of {pane.address}",
+                                        [Field("path", "File", default)], ok_label="Save"),
+                             chosen)
+
+    def action_console_reconnect(self) -> None:
+        pane = self._with_console("reconnect")
+        if pane is not None:
+            pane.take_over()
+
+    def action_console_close(self) -> None:
+        pane = self._with_console("close")
+        if pane is None:
+            return
+        pane.close()
+        tabs = self.console_tabs()
+        assert tabs is not None
+        if len(self.consoles()) == 1:
+            tabs.remove()  # the last one: the table gets the whole height back
+        elif pane.parent is not None and pane.parent.id:
+            tabs.remove_pane(pane.parent.id)
+        self.table.focus()
+
+    def action_console_size(self, step: int) -> None:
+        tabs = self.console_tabs()
+        if tabs is None or not tabs.display:
+            return
+        height = tabs.size.height + step
+        tabs.styles.height = max(6, min(self.size.height - 6, height))
+
     def action_networks(self) -> None:
         from tuivirt.ui.screens.networks import NetworksScreen
 
@@ -432,7 +574,7 @@ def clone_note(source: DefinitionRef, host: str, result: xmltools.CloneResult) -
     return "\n".join(lines)
 
 
-class TuivirtApp(App[int]):
+class TuivirtApp(GuestKeysFirst, App[int]):
     """tuivirt's full-screen console.
 
     The fleet (host sessions + inventory) is given in the constructor; `start_sessions`

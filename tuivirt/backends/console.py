@@ -1,0 +1,358 @@
+"""Console transports: a guest's console as a byte stream, whatever carries it.
+
+- libvirt: virDomainOpenConsole on a non-blocking stream, read on the libvirt event-loop
+  thread (QEMU/KVM serial consoles, LXC consoles; locally or through the SSH tunnel);
+- Docker: attach to the container's TTY, or exec a shell in a new TTY when it has none;
+- SSH: `virsh console` run on the host in a PTY, for hosts whose libvirt socket cannot be
+  reached.
+
+Every transport writes into a ConsoleBuffer, a bounded byte queue: when the UI falls
+behind (a burst of several MB), the transport stops reading and the guest's own flow
+control holds the rest, so memory stays bounded and nothing is dropped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shlex
+import socket
+import threading
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from tuivirt.errors import GuestError
+
+READ_CHUNK = 65536
+BUFFER_CAP = 1 << 20  # bytes waiting for the terminal emulator before reading pauses
+
+
+class ConsoleBusy(GuestError):
+    """Another client holds the console; `force` may take it over."""
+
+
+class ConsoleBuffer:
+    """Bytes from a transport thread to the UI thread; bounded, ordered, never lossy.
+
+    `wake` is called (from the producing thread) when data arrives in an empty buffer;
+    `closed(reason)` once, when the transport ends. Producers that can block use
+    `wait_space`; the libvirt loop cannot, so it registers `on_space` to resume reading.
+    """
+
+    def __init__(self, wake: Callable[[], None], cap: int = BUFFER_CAP) -> None:
+        self._wake = wake
+        self.cap = cap
+        self._chunks: deque[bytes] = deque()
+        self._size = 0
+        self._lock = threading.Condition()
+        self.closed_reason: str | None = None
+        self.on_space: Callable[[], None] | None = None
+        self.received = 0  # bytes in total, for throughput figures and checks
+
+    @property
+    def size(self) -> int:
+        return self._size
+
+    def put(self, data: bytes) -> bool:
+        """Queue data; False when the buffer is full (the producer should pause)."""
+        if not data:
+            return True
+        with self._lock:
+            was_empty = self._size == 0
+            self._chunks.append(data)
+            self._size += len(data)
+            self.received += len(data)
+            full = self._size >= self.cap
+        if was_empty:
+            self._wake()
+        return not full
+
+    def wait_space(self, timeout: float = 1.0) -> bool:
+        with self._lock:
+            return self._lock.wait_for(lambda: self._size < self.cap
+                                       or self.closed_reason is not None, timeout)
+
+    def take(self, limit: int) -> bytes:
+        """Up to `limit` bytes, oldest first (the UI thread)."""
+        out: list[bytes] = []
+        got = 0
+        with self._lock:
+            while self._chunks and got < limit:
+                chunk = self._chunks.popleft()
+                if got + len(chunk) > limit:
+                    self._chunks.appendleft(chunk[limit - got:])
+                    chunk = chunk[:limit - got]
+                out.append(chunk)
+                got += len(chunk)
+            before = self._size
+            self._size -= got
+            resumed = before >= self.cap > self._size
+            self._lock.notify_all()
+        if resumed and self.on_space is not None:
+            self.on_space()
+        return b"".join(out)
+
+    def close(self, reason: str) -> None:
+        with self._lock:
+            if self.closed_reason is not None:
+                return
+            self.closed_reason = reason
+            self._lock.notify_all()
+        self._wake()
+
+
+class Transport:
+    """One open console. `label` says what carries it (shown in the pane)."""
+
+    label = "console"
+
+    def send(self, data: bytes) -> None:
+        raise NotImplementedError
+
+    def resize(self, cols: int, rows: int) -> None:
+        """Tell the far end the pane's size, where the transport can."""
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+
+# -- libvirt --------------------------------------------------------------------------------
+class LibvirtConsole(Transport):
+    """A console stream read on the libvirt event-loop thread (never blocks it)."""
+
+    def __init__(self, host: str, name: str, stream: Any, buffer: ConsoleBuffer,
+                 label: str) -> None:
+        import libvirt
+
+        self._libvirt = libvirt
+        self.host = host
+        self.name = name
+        self.stream = stream
+        self.buffer = buffer
+        self.label = label
+        self._lock = threading.Lock()
+        self._closed = False
+        self._reading = libvirt.VIR_STREAM_EVENT_READABLE
+        self._pending = bytearray()  # keys the guest could not take yet
+        buffer.on_space = self._resume
+        stream.eventAddCallback(self._events(), self._on_event, None)
+
+    def _events(self) -> int:
+        lv = self._libvirt
+        wanted = self._reading | lv.VIR_STREAM_EVENT_ERROR | lv.VIR_STREAM_EVENT_HANGUP
+        if self._pending:
+            wanted |= lv.VIR_STREAM_EVENT_WRITABLE
+        return int(wanted)
+
+    def _on_event(self, stream: Any, events: int, _opaque: Any) -> None:
+        lv = self._libvirt
+        if events & lv.VIR_STREAM_EVENT_READABLE:
+            self._read(stream)
+        if events & lv.VIR_STREAM_EVENT_WRITABLE:
+            with self._lock:
+                self._flush()
+        if events & (lv.VIR_STREAM_EVENT_ERROR | lv.VIR_STREAM_EVENT_HANGUP):
+            # Drain what is left before saying so (the guest's last words).
+            self._read(stream)
+            self._finish("the console closed (guest shut down, rebooted or taken "
+                         "over)" if events & lv.VIR_STREAM_EVENT_HANGUP
+                         else "console stream error")
+
+    def _read(self, stream: Any) -> None:
+        while not self._closed:
+            try:
+                data = stream.recv(READ_CHUNK)
+            except self._libvirt.libvirtError as exc:
+                self._finish(f"console: {exc.get_error_message() or exc}")
+                return
+            if data == -2:  # would block: wait for the next READABLE
+                return
+            if not data:  # EOF
+                self._finish("the console closed (guest shut down or rebooted)")
+                return
+            if not self.buffer.put(data):
+                # The terminal is behind: stop reading until it catches up.
+                with self._lock:
+                    self._reading = 0
+                    self._update()
+                return
+
+    def _resume(self) -> None:
+        with self._lock:
+            if self._closed or self._reading:
+                return
+            self._reading = self._libvirt.VIR_STREAM_EVENT_READABLE
+            self._update()
+
+    def _update(self) -> None:
+        with contextlib.suppress(self._libvirt.libvirtError):
+            self.stream.eventUpdateCallback(self._events())
+
+    def _flush(self) -> None:
+        while self._pending and not self._closed:
+            try:
+                sent = self.stream.send(bytes(self._pending))
+            except self._libvirt.libvirtError as exc:
+                self._pending.clear()
+                raise GuestError(self.host, self.name,
+                                 f"console: {exc.get_error_message() or exc}") from None
+            if sent == -2:
+                break
+            del self._pending[:sent]
+        self._update()
+
+    def send(self, data: bytes) -> None:
+        with self._lock:
+            if self._closed:
+                raise GuestError(self.host, self.name, "the console is closed")
+            self._pending += data
+            self._flush()
+
+    def _finish(self, reason: str) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        with contextlib.suppress(self._libvirt.libvirtError):
+            self.stream.eventRemoveCallback()
+        with contextlib.suppress(self._libvirt.libvirtError):
+            self.stream.abort()
+        self.buffer.close(reason)
+
+    def close(self) -> None:
+        self._finish("closed")
+
+
+# -- Docker -----------------------------------------------------------------------------------
+class DockerConsole(Transport):
+    """The container's TTY (attach), or a shell exec'd in a new TTY when it has none."""
+
+    def __init__(self, host: str, name: str, api: Any, container_id: str,
+                 buffer: ConsoleBuffer, cols: int, rows: int) -> None:
+        self.host = host
+        self.name = name
+        self.api = api
+        self.container = container_id
+        self.buffer = buffer
+        self.exec_id: str | None = None
+        try:
+            info = api.inspect_container(container_id)
+            if not info.get("State", {}).get("Running"):
+                raise GuestError(host, name, "the container is not running")
+            if info.get("Config", {}).get("Tty") and info.get("Config", {}).get("OpenStdin"):
+                self.label = "docker attach (the container's TTY)"
+                sock = api.attach_socket(container_id, params={
+                    "stdin": 1, "stdout": 1, "stderr": 1, "stream": 1, "logs": 0})
+            else:
+                shell = "/bin/sh"
+                self.label = f"docker exec {shell} (the container has no TTY to attach)"
+                self.exec_id = api.exec_create(container_id, [shell], stdin=True, tty=True,
+                                               environment={"TERM": "xterm-256color"})["Id"]
+                sock = api.exec_start(self.exec_id, tty=True, socket=True)
+        except GuestError:
+            raise
+        except Exception as exc:
+            raise GuestError(host, name, f"console: {exc}") from None
+        self.sock = getattr(sock, "_sock", sock)  # the raw socket under docker's wrapper
+        self._closed = False
+        self.resize(cols, rows)
+        self._thread = threading.Thread(target=self._pump, name=f"console-{name}",
+                                        daemon=True)
+        self._thread.start()
+
+    def _pump(self) -> None:
+        reason = "the container's console closed (it stopped, or its shell exited)"
+        try:
+            while not self._closed:
+                data = self.sock.recv(READ_CHUNK)
+                if not data:
+                    break
+                if not self.buffer.put(data):  # full: let the terminal catch up
+                    while not self._closed and not self.buffer.wait_space():
+                        pass
+        except OSError as exc:
+            if not self._closed:
+                reason = f"console: {exc.strerror or exc}"
+        self.buffer.close("closed" if self._closed else reason)
+
+    def send(self, data: bytes) -> None:
+        try:
+            self.sock.sendall(data)
+        except OSError as exc:
+            raise GuestError(self.host, self.name, f"console: {exc.strerror or exc}") \
+                from None
+
+    def resize(self, cols: int, rows: int) -> None:
+        with contextlib.suppress(Exception):
+            if self.exec_id is not None:
+                self.api.exec_resize(self.exec_id, height=rows, width=cols)
+            else:
+                self.api.resize(self.container, height=rows, width=cols)
+
+    def close(self) -> None:
+        self._closed = True
+        with contextlib.suppress(OSError):
+            self.sock.shutdown(socket.SHUT_RDWR)
+        with contextlib.suppress(OSError):
+            self.sock.close()
+
+
+# -- SSH --------------------------------------------------------------------------------------
+class SSHConsole(Transport):
+    """`virsh console` on the host, in a PTY over the host's SSH connection."""
+
+    def __init__(self, host: str, name: str, tunnel: Any, uri: str, buffer: ConsoleBuffer,
+                 cols: int, rows: int, *, force: bool = False) -> None:
+        from tuivirt.backends.ssh import ssh_loop
+
+        self.host = host
+        self.name = name
+        self.buffer = buffer
+        self._loop = ssh_loop()
+        command = (f"virsh -c {shlex.quote(uri)} console {'--force ' if force else ''}"
+                   f"-- {shlex.quote(name)}")
+        self.label = f"ssh: {command}"
+        self._closed = False
+
+        self.process = tunnel.open_pty(command, cols, rows)
+        self._loop.call_soon_threadsafe(self._start_reader)
+
+    def _start_reader(self) -> None:
+        import asyncio
+
+        self._reader = asyncio.ensure_future(self._read(), loop=self._loop)
+
+    async def _read(self) -> None:
+        import asyncio
+
+        reason = "the console closed"
+        try:
+            while True:
+                data = await self.process.stdout.read(READ_CHUNK)
+                if not data:
+                    break
+                if not self.buffer.put(bytes(data)):  # full: let the terminal catch up
+                    while (self.buffer.size >= self.buffer.cap and not self._closed
+                           and self.buffer.closed_reason is None):
+                        await asyncio.sleep(0.01)  # not a blocking wait: the loop is shared
+        except Exception as exc:
+            if not self._closed:
+                reason = f"ssh console: {exc}"
+        status = self.process.exit_status
+        if status not in (None, 0) and not self._closed:
+            reason = f"virsh console exited with status {status}"
+        self.buffer.close("closed" if self._closed else reason)
+
+    def send(self, data: bytes) -> None:
+        if self._closed:
+            raise GuestError(self.host, self.name, "the console is closed")
+        self._loop.call_soon_threadsafe(self.process.stdin.write, data)
+
+    def resize(self, cols: int, rows: int) -> None:
+        with contextlib.suppress(Exception):
+            self._loop.call_soon_threadsafe(self.process.change_terminal_size, cols, rows)
+
+    def close(self) -> None:
+        self._closed = True
+        with contextlib.suppress(Exception):
+            self._loop.call_soon_threadsafe(self.process.close)

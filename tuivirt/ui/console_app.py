@@ -1,0 +1,41 @@
+"""`tuivirt console ADDRESS`: one console, full screen, straight away (incident mode)."""
+
+from __future__ import annotations
+
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+
+from tuivirt.config import Config
+from tuivirt.model import Guest
+from tuivirt.session import Fleet
+from tuivirt.ui.widgets.console import ConsolePane
+from tuivirt.ui.widgets.terminal import GuestKeysFirst
+
+
+class ConsoleApp(GuestKeysFirst, App[int]):
+    """ctrl+] leaves (as `virsh console` does); F5 reconnects or takes over."""
+
+    TITLE = "tuivirt console"
+    BINDINGS = [Binding("f5", "reconnect", "Reconnect", show=False)]
+    CSS = "ConsolePane { height: 1fr; }"
+
+    def __init__(self, config: Config, fleet: Fleet, guest: Guest, address: str, *,
+                 via: str = "auto") -> None:
+        super().__init__()
+        self.config = config
+        self.fleet = fleet
+        self.pane = ConsolePane(fleet, guest, address, via=via,
+                                leave_hint="ctrl+] quits · F5 reconnects")
+
+    def compose(self) -> ComposeResult:
+        yield self.pane
+
+    def on_mount(self) -> None:
+        self.pane.terminal.focus()
+
+    def on_console_pane_leave(self) -> None:
+        self.pane.close()
+        self.exit(0)
+
+    def action_reconnect(self) -> None:
+        self.pane.take_over()

@@ -1,0 +1,326 @@
+"""The console pane: one guest's console, connected, reconnected, searchable, saved."""
+
+from __future__ import annotations
+
+import time
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.message import Message
+from textual.timer import Timer
+from textual.widgets import Input, Static
+
+from tuivirt.backends.console import ConsoleBuffer, ConsoleBusy, Transport
+from tuivirt.errors import TuivirtError
+from tuivirt.model import Guest, GuestState
+from tuivirt.ui.widgets.terminal import TerminalView
+
+if TYPE_CHECKING:
+    from tuivirt.session import Fleet
+
+FEED_SLICE = 0.008  # s of terminal emulation per turn: the rest of the UI keeps painting
+FEED_CHUNK = 16384
+RECONNECT_EVERY = 1.0
+
+
+class ConsolePane(Vertical):
+    """Header (guest, transport, state), the terminal, and a scrollback search box."""
+
+    DEFAULT_CSS = """
+    ConsolePane { height: 1fr; }
+    ConsolePane #con-header { height: 1; padding: 0 1; background: $primary 30%; }
+    ConsolePane #con-header.-down { background: $error 40%; }
+    ConsolePane #con-search { height: 1; border: none; padding: 0 1; background: $panel; }
+    """
+
+    class Data(Message):
+        """Bytes are waiting in `buffer` (posted from the transport's thread)."""
+
+        def __init__(self, buffer: ConsoleBuffer) -> None:
+            super().__init__()
+            self.buffer = buffer
+
+    class Leave(Message):
+        def __init__(self, pane: ConsolePane) -> None:
+            super().__init__()
+            self.pane = pane
+
+    def __init__(self, fleet: Fleet, guest: Guest, address: str, *, via: str = "auto",
+                 history: int = 10_000, leave_hint: str = "ctrl+] back to the table",
+                 id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.leave_hint = leave_hint
+        self.fleet = fleet
+        self.guest = guest
+        self.address = address
+        self.via = via
+        self.history = history
+        self.transport: Transport | None = None
+        self.buffer: ConsoleBuffer | None = None
+        self.state = "connecting"
+        self.detail = ""
+        self.user_closed = False
+        self.connected_at: float | None = None
+        self._drain_scheduled = False
+        self._retry: Timer | None = None
+        self._checking = False
+        self._search_from: int | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="con-header")
+        yield TerminalView(history=self.history, send=self.send, id="con-term")
+        search = Input(placeholder="search the scrollback (enter: older match, esc: close)",
+                       id="con-search")
+        search.display = False
+        yield search
+
+    @property
+    def terminal(self) -> TerminalView:
+        return self.query_one(TerminalView)
+
+    def on_mount(self) -> None:
+        self.update_header()
+        self.connect()
+
+    def update_header(self) -> None:
+        transport = self.transport.label if self.transport else ""
+        parts = [f"▶ {self.address}", self.state + (f": {self.detail}" if self.detail else "")]
+        if transport:
+            parts.append(transport)
+        parts.append(self.leave_hint)
+        header = self.query_one("#con-header", Static)
+        header.update(" · ".join(parts))
+        header.set_class(self.state not in ("connected", "connecting"), "-down")
+
+    # -- connecting ---------------------------------------------------------------------
+    def connect(self, force: bool = False) -> None:
+        if self.transport is not None:
+            return
+        self.state, self.detail = "connecting", ("taking over" if force else "")
+        self.update_header()
+        buffer = ConsoleBuffer(lambda: self._wake_from_thread(buffer))
+        self.buffer = buffer
+        size = self.terminal.term
+        self.run_worker(partial(self._open, buffer, force, size.columns, size.lines),
+                        thread=True, group="console-open", exit_on_error=False)
+
+    def _wake_from_thread(self, buffer: ConsoleBuffer) -> None:
+        self.post_message(self.Data(buffer))  # never blocks the transport
+
+    def _open(self, buffer: ConsoleBuffer, force: bool, cols: int, rows: int) -> None:
+        call = self.app.call_from_thread
+        try:
+            transport = self.fleet.session(self.guest.host).open_console(
+                self.guest, buffer, force=force, via=self.via, cols=cols, rows=rows)
+        except ConsoleBusy as exc:
+            call(self._busy, exc.message)
+        except TuivirtError as exc:
+            call(self._down, getattr(exc, "message", str(exc)))
+        except Exception as exc:  # a library error we did not expect: say it, keep going
+            call(self._down, f"{type(exc).__name__}: {exc}")
+        else:
+            call(self._connected, transport, buffer)
+
+    def _connected(self, transport: Transport, buffer: ConsoleBuffer) -> None:
+        if self.user_closed or buffer is not self.buffer:
+            transport.close()
+            return
+        self.transport = transport
+        self.state, self.detail = "connected", ""
+        self.connected_at = time.monotonic()
+        self._stop_retry()
+        self.update_header()
+        if self.guest.kind != "docker":
+            # A serial console shows nothing until the guest writes: ask for a prompt.
+            self.send(b"\r")
+
+    def _busy(self, message: str) -> None:
+        from tuivirt.ui.screens.confirm import ConfirmScreen
+
+        self.buffer = None
+        self.state, self.detail = "busy", "another client holds this console"
+        self.update_header()
+
+        def decided(ok: bool | None) -> None:
+            if ok:
+                self.connect(force=True)
+            else:
+                self.detail = "another client holds it (F5 to take it over)"
+                self.update_header()
+
+        self.app.push_screen(ConfirmScreen(
+            f"The console of {self.address} is in use", [
+                f"{self.address}: {message}",
+                "Taking it over disconnects the other client."],
+            confirm_label="Take over"), decided)
+
+    def _down(self, reason: str) -> None:
+        self.buffer = None
+        self.state, self.detail = "disconnected", reason
+        self.update_header()
+        self._start_retry()
+
+    # -- data ------------------------------------------------------------------------------
+    @on(Data)
+    def data_ready(self, message: Data) -> None:
+        if message.buffer is self.buffer and not self._drain_scheduled:
+            self._drain()
+
+    def _drain(self) -> None:
+        self._drain_scheduled = False
+        buffer = self.buffer
+        if buffer is None:
+            return
+        terminal = self.terminal
+        start = time.perf_counter()
+        while True:
+            chunk = buffer.take(FEED_CHUNK)
+            if not chunk:
+                break
+            terminal.feed(chunk)
+            if time.perf_counter() - start > FEED_SLICE:
+                # More to do: after the next frame, so the rest of the UI paints too.
+                self._drain_scheduled = True
+                self.call_after_refresh(self._drain)
+                return
+        if buffer.closed_reason is not None and buffer.size == 0:
+            self._transport_closed(buffer.closed_reason)
+
+    def _transport_closed(self, reason: str) -> None:
+        transport, self.transport = self.transport, None
+        if transport is not None:
+            transport.close()
+        self.buffer = None
+        if self.user_closed:
+            return
+        self.state, self.detail = "disconnected", reason
+        self.update_header()
+        self._start_retry()
+
+    # -- reconnecting: when the guest runs again ---------------------------------------------
+    def _start_retry(self) -> None:
+        if self._retry is None and not self.user_closed:
+            self._retry = self.set_interval(RECONNECT_EVERY, self._check_guest)
+
+    def _stop_retry(self) -> None:
+        if self._retry is not None:
+            self._retry.stop()
+            self._retry = None
+
+    def _check_guest(self) -> None:
+        if self._checking or self.transport is not None or self.state == "busy":
+            return
+        self._checking = True
+        self.run_worker(self._lookup, thread=True, group="console-check",
+                        exit_on_error=False)
+
+    def _lookup(self) -> None:
+        call = self.app.call_from_thread
+        try:
+            fresh = self.fleet.session(self.guest.host).lookup(self.guest)
+        except TuivirtError as exc:
+            call(self._checked, None, f"waiting: {getattr(exc, 'message', exc)}")
+            return
+        except Exception as exc:
+            call(self._checked, None, f"waiting: {type(exc).__name__}: {exc}")
+            return
+        call(self._checked, fresh, "")
+
+    def _checked(self, fresh: Guest | None, why: str) -> None:
+        self._checking = False
+        if self.user_closed or self.transport is not None:
+            return
+        if fresh is None:
+            if why:
+                self.detail = why
+            else:
+                self.detail = "the guest no longer exists"
+                self._stop_retry()
+            self.update_header()
+            return
+        self.guest = fresh
+        if fresh.state == GuestState.RUNNING:
+            self.connect()
+        elif "guest is" not in self.detail:
+            self.detail = f"{self.detail}; the guest is {fresh.state}: reconnecting " \
+                "when it runs" if self.detail else f"the guest is {fresh.state}"
+            self.update_header()
+
+    # -- keys and commands ------------------------------------------------------------------
+    def send(self, data: bytes) -> None:
+        transport = self.transport
+        if transport is None:
+            self.notify(f"{self.address}: console {self.state}", severity="warning",
+                        timeout=2)
+            return
+        try:
+            transport.send(data)
+        except TuivirtError as exc:
+            self.notify(f"{self.address}: {getattr(exc, 'message', exc)}", severity="error")
+
+    @on(TerminalView.Resized)
+    def resized(self, event: TerminalView.Resized) -> None:
+        if self.transport is not None:
+            self.run_worker(partial(self.transport.resize, event.cols, event.rows),
+                            thread=True, group="console-resize", exit_on_error=False)
+
+    @on(TerminalView.Leave)
+    def leave(self) -> None:
+        self.post_message(self.Leave(self))
+
+    def take_over(self) -> None:
+        """F5: reconnect now; offers a forced takeover when someone else holds it."""
+        if self.transport is not None:
+            self.notify(f"{self.address}: already connected", timeout=2)
+            return
+        self.connect()
+
+    def start_search(self) -> None:
+        search = self.query_one("#con-search", Input)
+        search.display = True
+        self._search_from = None
+        search.focus()
+
+    @on(Input.Submitted, "#con-search")
+    def search_next(self, event: Input.Submitted) -> None:
+        event.stop()
+        if not event.value:
+            return
+        found = self.terminal.find(event.value, self._search_from)
+        if found is None:
+            self.notify(f"not found (older): {event.value}", severity="warning", timeout=3)
+            self._search_from = None
+        else:
+            self._search_from = found
+
+    def on_key(self, event: Any) -> None:
+        search = self.query_one("#con-search", Input)
+        if event.key == "escape" and search.has_focus:
+            event.stop()
+            search.display = False
+            self.terminal.highlight = None
+            self.terminal.back = 0
+            self.terminal.refresh()
+            self.terminal.focus()
+
+    def save_scrollback(self, path: str) -> None:
+        try:
+            count = self.terminal.save(path)
+        except OSError as exc:
+            self.notify(f"cannot save to {path}: {exc.strerror or exc}", severity="error")
+            return
+        self.notify(f"{self.address}: {count} lines saved to {path}", timeout=6)
+
+    def close(self) -> None:
+        self.user_closed = True
+        self._stop_retry()
+        transport, self.transport = self.transport, None
+        self.buffer = None
+        if transport is not None:
+            transport.close()
+
+    def on_unmount(self) -> None:
+        self.close()
