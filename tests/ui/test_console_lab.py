@@ -1,0 +1,252 @@
+"""Consoles against the lab's real guests: QEMU on both hosts, LXC, Docker, SSH fallback."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import pty
+import re
+import subprocess
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import Lab, run_cli
+from tests.ui.test_pilot_lab import make_app, ready, until
+from tuivirt.config import parse_config
+from tuivirt.model import GuestState
+from tuivirt.session import Fleet
+from tuivirt.ui.app import TuivirtApp
+from tuivirt.ui.console_app import ConsoleApp
+from tuivirt.ui.screens.confirm import ConfirmScreen
+from tuivirt.ui.widgets.console import ConsolePane
+
+pytestmark = pytest.mark.lab
+
+PROMPT = "tiny#"  # lines() strips the trailing space
+
+
+def screen_text(pane: ConsolePane) -> str:
+    return "\n".join(pane.terminal.lines())
+
+
+async def run_command(pilot: Any, pane: ConsolePane, command: str, expect: str,
+                      timeout: float = 60) -> None:
+    """Type a command as a user would and wait for its output on the pane."""
+    marker = len(pane.terminal.lines())
+    await pilot.press(*command, "enter")
+    ok = await until(pilot, lambda: expect in "\n".join(pane.terminal.lines()[marker - 1:]),
+                     timeout=timeout)
+    assert ok, f"{expect!r} never showed; the pane says:\n{screen_text(pane)[-800:]}"
+
+
+async def open_console(pilot: Any, name: str, timeout: float = 90) -> ConsolePane:
+    app: TuivirtApp = pilot.app
+    await ready(pilot, name)
+    await pilot.press("c")
+    assert await until(pilot, lambda: any(p.guest.name == name for p in app.main.consoles()))
+    pane = next(p for p in app.main.consoles() if p.guest.name == name)
+    assert await until(pilot, lambda: pane.state == "connected", timeout=30), pane.detail
+    assert app.focused is pane.terminal
+    # A booting guest prints its banner first: wait for the shell's prompt.
+    assert await until(pilot, lambda: PROMPT in screen_text(pane), timeout=timeout), \
+        screen_text(pane)[-500:]
+    return pane
+
+
+@pytest.fixture()
+def running_vm(lab: Lab, scratch_vm: Callable[[str], str]) -> Callable[[str], str]:
+    def make(host: str) -> str:
+        name = scratch_vm(host)
+        lab.virsh(host, "start", name)
+        return name
+
+    return make
+
+
+@pytest.mark.parametrize("host", ["local", "hostb"])
+async def test_qemu_console_type_a_command_and_read_its_output(
+        lab: Lab, state_home: Path, running_vm: Callable[[str], str], host: str) -> None:
+    name = running_vm(host)
+    app = make_app(lab)
+    async with app.run_test(size=(140, 45)) as pilot:
+        pane = await open_console(pilot, name)
+        assert pane.transport is not None and "libvirt console stream" in pane.transport.label
+        if host == "hostb":
+            assert "over ssh" in pane.transport.label
+        await run_command(pilot, pane, "echo $((6 * 7))-answer", "42-answer")
+        # ctrl+c reaches the guest (it interrupts the sleep), ctrl+] gives the table back.
+        await pilot.press(*"sleep 100", "enter", "ctrl+c")
+        await run_command(pilot, pane, "echo after-interrupt", "after-interrupt", timeout=20)
+        await pilot.press("ctrl+right_square_bracket")
+        await pilot.pause()
+        assert app.focused is app.main.table
+        assert pane.state == "connected"  # still connected behind the table
+
+
+async def test_lxc_console(lab: Lab, state_home: Path) -> None:
+    lab.virsh("local", "start", "tinyct", uri="lxc:///system", check=False)
+    app = make_app(lab)
+    try:
+        async with app.run_test(size=(140, 45)) as pilot:
+            pane = await open_console(pilot, "tinyct")
+            await run_command(pilot, pane, "echo lxc-$((2 + 3))", "lxc-5")
+    finally:
+        lab.virsh("local", "destroy", "tinyct", uri="lxc:///system", check=False)
+
+
+async def test_console_reconnects_when_the_guest_comes_back(
+        lab: Lab, state_home: Path, running_vm: Callable[[str], str]) -> None:
+    name = running_vm("local")
+    app = make_app(lab)
+    async with app.run_test(size=(140, 45)) as pilot:
+        pane = await open_console(pilot, name)
+        await run_command(pilot, pane, "echo first-boot", "first-boot")
+        # A hard reboot: QEMU goes away and comes back.
+        await asyncio.to_thread(lab.virsh, "local", "destroy", name)
+        assert await until(pilot, lambda: pane.state == "disconnected", timeout=30)
+        assert "closed" in pane.detail or "guest" in pane.detail
+        await asyncio.to_thread(lab.virsh, "local", "start", name)
+        assert await until(pilot, lambda: pane.state == "connected", timeout=60), pane.detail
+        marker = len(pane.terminal.lines())
+        assert await until(pilot, lambda: PROMPT in "\n".join(
+            pane.terminal.lines()[marker - 1:]), timeout=90)
+        await run_command(pilot, pane, "echo second-boot", "second-boot")
+
+
+async def test_a_second_client_holding_the_console(
+        lab: Lab, state_home: Path, running_vm: Callable[[str], str]) -> None:
+    name = running_vm("local")
+    # Another operator's `virsh console`, on its own terminal.
+    master, slave = pty.openpty()
+    other = subprocess.Popen(["virsh", "-c", "qemu:///system", "console", name],
+                             stdin=slave, stdout=slave, stderr=slave, start_new_session=True)
+    os.close(slave)
+    try:
+        deadline = time.monotonic() + 20
+        seen = b""
+        while b"Escape character" not in seen and time.monotonic() < deadline:
+            seen += os.read(master, 4096)
+        app = make_app(lab)
+        async with app.run_test(size=(140, 45)) as pilot:
+            await ready(pilot, name)
+            await pilot.press("c")
+            assert await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+            pane = next(p for p in app.main.consoles() if p.guest.name == name)
+            assert pane.state == "busy"
+            await pilot.press("y")  # take it over
+            assert await until(pilot, lambda: pane.state == "connected", timeout=30)
+            await run_command(pilot, pane, "echo taken-over", "taken-over", timeout=90)
+            assert await asyncio.to_thread(other.wait, 20) is not None  # they were cut off
+    finally:
+        if other.poll() is None:
+            other.kill()
+        os.close(master)
+
+
+@pytest.fixture()
+def tty_container(lab: Lab) -> Iterator[str]:
+    name = f"tvtest-tty-{uuid.uuid4().hex[:6]}"
+    lab.docker("local", "run", "-d", "-t", "-i", "--network", "none", "--name", name,
+               "tiny:latest", "/bin/sh")
+    yield name
+    lab.docker("local", "rm", "-f", name, check=False)
+
+
+async def test_docker_console_with_and_without_a_tty(lab: Lab, state_home: Path,
+                                                     tty_container: str) -> None:
+    app = make_app(lab)
+    async with app.run_test(size=(140, 45)) as pilot:
+        await ready(pilot, tty_container)
+        await pilot.press("c")
+        assert await until(pilot, lambda: any(p.state == "connected"
+                                               for p in app.main.consoles()), timeout=30)
+        pane = app.main.consoles()[0]
+        assert pane.transport is not None and "attach" in pane.transport.label
+        await run_command(pilot, pane, "echo tty-$((1 + 1))", "tty-2")
+        await pilot.press("ctrl+right_square_bracket")
+
+        await ready(pilot, "tinybox")  # no TTY: a shell is exec'd in a new one
+        await pilot.press("c")
+        assert await until(pilot, lambda: len(app.main.consoles()) == 2
+                           and app.main.consoles()[1].state == "connected", timeout=30)
+        pane = app.main.consoles()[1]
+        assert pane.transport is not None and "exec" in pane.transport.label
+        await run_command(pilot, pane, "echo notty-$((2 + 2))", "notty-4")
+        # F8 closes the active console; the other stays.
+        await pilot.press("ctrl+right_square_bracket", "f8")
+        assert await until(pilot, lambda: len(app.main.consoles()) == 1)
+
+
+async def test_ssh_fallback_and_incident_mode(lab: Lab, state_home: Path,
+                                             running_vm: Callable[[str], str]) -> None:
+    name = running_vm("hostb")
+    config = parse_config(lab.config_text(), "lab.toml")
+    fleet = Fleet(config)
+    try:
+        assert not fleet.connect(["hostb"])
+        guest = next(g for g in fleet.inventory.guests("hostb") if g.name == name)
+        app = ConsoleApp(config, fleet, guest, f"hostb/{name}", via="ssh")
+        async with app.run_test(size=(100, 30)) as pilot:
+            pane = app.pane
+            assert await until(pilot, lambda: pane.state == "connected", timeout=30)
+            assert pane.transport is not None and pane.transport.label.startswith("ssh:")
+            assert await until(pilot, lambda: PROMPT in screen_text(pane), timeout=90)
+            await run_command(pilot, pane, "echo via-$((3 * 3))", "via-9")
+            await pilot.press("ctrl+right_square_bracket")  # leaves, as virsh console does
+            assert await until(pilot, lambda: app.return_code is not None)
+    finally:
+        fleet.close()
+
+
+async def test_burst_arrives_complete_and_in_order(lab: Lab, state_home: Path,
+                                                   tty_container: str) -> None:
+    app = make_app(lab)
+    async with app.run_test(size=(140, 45)) as pilot:
+        await ready(pilot, tty_container)
+        await pilot.press("c")
+        assert await until(pilot, lambda: any(p.state == "connected"
+                                               for p in app.main.consoles()), timeout=30)
+        pane = app.main.consoles()[0]
+        raw = bytearray()
+        feed = pane.terminal.feed
+
+        def tap(data: bytes) -> None:
+            raw.extend(data)
+            feed(data)
+
+        pane.terminal.feed = tap  # type: ignore[method-assign]
+        count = 150_000  # ~1 MB through the terminal emulator
+        await pilot.press(*f"seq 1 {count}; echo burst-done", "enter")
+        assert await until(pilot, lambda: b"burst-done\r\n" in raw[-200:], timeout=240), \
+            raw[-300:]
+        numbers = [int(n) for n in re.findall(rb"^(\d+)\r$", bytes(raw), re.MULTILINE)]
+        assert numbers == list(range(1, count + 1))
+        # The scrollback is bounded; its end is the end of the burst.
+        lines = pane.terminal.lines()
+        assert len(pane.terminal.term.history.top) <= pane.terminal.history
+        assert str(count) in "\n".join(lines[-5:])
+
+
+def test_cli_console_needs_a_terminal_and_a_known_guest(lab_config: Path) -> None:
+    result = run_cli("console", "nosuchguest", config=lab_config)
+    assert result.returncode == 2 and "terminal" in result.stderr
+
+
+async def test_console_of_a_stopped_guest_waits_and_connects_when_it_runs(
+        lab: Lab, state_home: Path, scratch_vm: Callable[[str], str]) -> None:
+    name = scratch_vm("local")
+    app = make_app(lab)
+    async with app.run_test(size=(140, 45)) as pilot:
+        await ready(pilot, name)
+        await pilot.press("c")
+        assert await until(pilot, lambda: any(p.state == "disconnected"
+                                              for p in app.main.consoles()), timeout=30)
+        pane = app.main.consoles()[0]
+        assert pane.guest.state == GuestState.SHUTOFF
+        await asyncio.to_thread(lab.virsh, "local", "start", name)
+        assert await until(pilot, lambda: pane.state == "connected", timeout=60), pane.detail
