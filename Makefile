@@ -41,6 +41,7 @@ bench: $(STAMP) lab
 	$(PY) tests/bench/bench_list.py
 	$(PY) tests/bench/bench_connect.py
 	$(PY) tests/bench/bench_ui.py
+	$(PY) tests/bench/bench_console.py
 
 # The whole suite: the lab, lint, the benchmarks' figures, then every test.
 test: $(STAMP) lab
@@ -50,6 +51,7 @@ test: $(STAMP) lab
 	$(PY) tests/bench/bench_list.py || echo "BENCHMARK FAILED: bench_list"
 	$(PY) tests/bench/bench_connect.py || echo "BENCHMARK FAILED: bench_connect"
 	$(PY) tests/bench/bench_ui.py --runs 5 || echo "BENCHMARK FAILED: bench_ui"
+	$(PY) tests/bench/bench_console.py || echo "BENCHMARK FAILED: bench_console"
 	$(PY) -m pytest -p no:cacheprovider -q tests
 
 clean:

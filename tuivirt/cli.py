@@ -526,6 +526,9 @@ def cmd_restore(args: argparse.Namespace, config: Config) -> int:
 def cmd_console(args: argparse.Namespace, config: Config) -> int:
     if not sys.stdin.isatty() or not sys.stdout.isatty():
         raise UsageError("console needs a terminal")
+    from tuivirt.backends.libvirt import ensure_event_loop
+
+    ensure_event_loop()  # before any connection: the console stream is read on it
     fleet = _fleet(config)
     try:
         resolved, failures, usage = _resolve(fleet, [args.address], config)

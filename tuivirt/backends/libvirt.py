@@ -123,6 +123,7 @@ class LibvirtEndpoint:
         self.read_only = read_only
         self.conn: libvirt.virConnect | None = None
         self.driver = ""
+        self.streams_ready = False
         self._facts: dict[str, tuple[str, str | None]] = {}  # uuid -> (kind, arch)
         # A driver that runs one domain type on the host's arch needs no XML per domain.
         self._fixed_facts: tuple[str, str | None] | None = None
@@ -151,6 +152,8 @@ class LibvirtEndpoint:
         """Connect. With events, libvirt's event loop must exist before the connection does."""
         if events:
             ensure_event_loop()
+        # Streams (consoles) need the loop to exist before the connection does.
+        self.streams_ready = _loop_thread is not None
         try:
             opener = libvirt.openReadOnly if self.read_only else libvirt.open
             self._closing = False
@@ -438,7 +441,9 @@ class LibvirtEndpoint:
         from tuivirt.backends.console import ConsoleBusy
 
         conn = self._require()
-        ensure_event_loop()
+        if not self.streams_ready:
+            raise GuestError(self.host, guest.name, "this connection was opened before "
+                             "libvirt's event loop: it cannot carry a console")
         dom = self._domain(guest)
         flags = libvirt.VIR_DOMAIN_CONSOLE_FORCE if force else 0
         while True:

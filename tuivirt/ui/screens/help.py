@@ -32,6 +32,13 @@ KEYS = [
         ("ctrl+r", "backups: load one into the buffer"), ("ctrl+o", "$EDITOR"),
         ("f2", "maximise / restore"), ("esc", "back to the table (the pane stays)"),
         ("ctrl+q", "close (keep the draft or discard it)")]),
+    ("Consoles (a tab below the table)", [
+        ("c", "open the guest's console, or go back to it"),
+        ("ctrl+]", "in a console: back to the table (every other key goes to the guest)"),
+        ("shift+pgup/pgdn", "in a console: scroll back"),
+        ("f2 / f3 / f4", "maximise the console / search its scrollback / save it"),
+        ("f5 / f8", "reconnect (or take it over) / close the console"),
+        ("+ / -", "a taller / shorter console pane")]),
     ("App", [(": / ctrl+p", "command palette: every action, themes"), ("?", "this help"),
              ("q", "quit")]),
 ]

@@ -7,6 +7,7 @@ widget has focus go to the guest byte for byte; only ctrl+] is kept (back to the
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -89,6 +90,43 @@ def _printable(text: str) -> str:
     return text
 
 
+_INTERNED: dict[Any, Any] = {}
+
+
+class CompactLine:
+    """A scrollback line: a tuple of shared cells, trailing blanks dropped.
+
+    pyte keeps every cell of every line as its own namedtuple (a 10 000-line scrollback
+    at 120 columns was ~130 MB); identical cells are shared here (~1 KB per line).
+    """
+
+    __slots__ = ("cells", "default")
+
+    def __init__(self, line: Any, columns: int) -> None:
+        self.default = line.default
+        cells = [line[x] for x in range(columns)]
+        while cells and cells[-1] == self.default:
+            cells.pop()
+        if len(_INTERNED) > 100_000:
+            _INTERNED.clear()
+        self.cells = tuple(_INTERNED.setdefault(c, c) for c in cells)
+
+    def __getitem__(self, x: int) -> Any:
+        return self.cells[x] if x < len(self.cells) else self.default
+
+
+class CompactHistory(deque[Any]):
+    """pyte's history deque, storing CompactLines (pyte appends raw lines to it)."""
+
+    def __init__(self, maxlen: int, columns: Callable[[], int]) -> None:
+        super().__init__(maxlen=maxlen)
+        self._columns = columns
+
+    def append(self, line: Any) -> None:
+        super().append(line if isinstance(line, CompactLine)
+                       else CompactLine(line, self._columns()))
+
+
 class TerminalView(Widget, can_focus=True):
     """A pyte screen with bounded scrollback, keys to the guest, search, save."""
 
@@ -113,15 +151,24 @@ class TerminalView(Widget, can_focus=True):
         super().__init__(id=id)
         self.history = history
         self.term = pyte.HistoryScreen(cols, rows, history=history, ratio=0.5)
+        self._compact_history()
         self.stream = pyte.ByteStream(self.term)
         self.send = send
         self.back = 0  # lines scrolled back into history (0: following the guest)
         self.highlight: str | None = None
         self._styles: dict[tuple[Any, ...], Style] = {}
 
+    def _compact_history(self) -> None:
+        term = self.term
+        if not isinstance(term.history.top, CompactHistory):
+            top = CompactHistory(self.history, lambda: int(self.term.columns))
+            top.extend(term.history.top)
+            term.history = term.history._replace(top=top)
+
     # -- data ---------------------------------------------------------------------------
     def feed(self, data: bytes) -> None:
         self.stream.feed(data)
+        self._compact_history()  # a guest's reset (ESC c) makes pyte start a new deque
         self.refresh()
 
     def lines(self) -> list[str]:

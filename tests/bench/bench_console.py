@@ -1,0 +1,227 @@
+"""Benchmark: the console pane, side by side with `virsh console` on the same guest.
+
+Figures (issue 5 targets in brackets):
+- keystroke round trip: a key written to the terminal -> its echo drawn, through
+  `tuivirt console` vs `virsh console` on the lab's tiny QEMU guest [tuivirt <= 1.2x virsh]
+- a 20 MB burst from a container's TTY through `tuivirt console`: throughput (MB/s), the
+  longest gap between frames written to the terminal while it runs [<= 100 ms], and RSS
+  (bounded by the scrollback, not by the burst)
+
+Both run on real pseudo-terminals (what a user sees), the subjects alternating so a noisy
+machine hits them alike. Run: python tests/bench/bench_console.py [--keys N] [--mb N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import fcntl
+import itertools
+import os
+import pty
+import re
+import statistics
+import struct
+import subprocess
+import sys
+import tempfile
+import termios
+import threading
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+from tests.bench.common import report  # noqa: E402
+from tests.conftest import Lab, _lab_env  # noqa: E402
+
+ANSI = re.compile(rb"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[()][0-9A-Za-z]|.)")
+LETTERS = "qwvyzjkb"  # echoed one at a time; ctrl+u clears the line between rounds
+
+
+class PtyProcess:
+    """A command on a pseudo-terminal of 120x40; its output collected as it comes."""
+
+    def __init__(self, argv: list[str], env: dict[str, str] | None = None) -> None:
+        master, slave = pty.openpty()
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+        self.proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave,
+                                     cwd=ROOT, start_new_session=True,
+                                     env={**os.environ, "TERM": "xterm-256color",
+                                          **(env or {})})
+        os.close(slave)
+        self.master = master
+        self.output = bytearray()
+        self.writes: list[tuple[float, int]] = []  # (time, bytes) of each read
+        self.cond = threading.Condition()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        while True:
+            try:
+                data = os.read(self.master, 65536)
+            except OSError:
+                return
+            if not data:
+                return
+            with self.cond:
+                self.output += data
+                self.writes.append((time.perf_counter(), len(data)))
+                self.cond.notify_all()
+
+    def mark(self) -> int:
+        with self.cond:
+            return len(self.output)
+
+    def wait_text(self, needle: bytes, since: int, timeout: float = 60) -> float:
+        """Time when `needle` shows in the output after `since`, escapes stripped."""
+        end = time.perf_counter() + timeout
+        with self.cond:
+            while needle not in ANSI.sub(b"", bytes(self.output[since:])):
+                left = end - time.perf_counter()
+                if left <= 0 or self.proc.poll() is not None:
+                    tail = ANSI.sub(b"", bytes(self.output[-400:]))
+                    raise RuntimeError(f"{needle!r} never showed; last output: {tail!r}")
+                self.cond.wait(min(left, 0.5))
+            return time.perf_counter()
+
+    def send(self, data: bytes) -> None:
+        os.write(self.master, data)
+
+    def rss_mb(self) -> float:
+        try:
+            for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+        except OSError:
+            pass
+        return float("nan")
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        os.close(self.master)
+
+
+def tuivirt(config: Path, address: str) -> PtyProcess:
+    return PtyProcess([sys.executable, "-m", "tuivirt", "--config", str(config), "console",
+                       address], env={"XDG_STATE_HOME": str(config.parent / "state")})
+
+
+def round_trips(term: PtyProcess, keys: int, prompt: bytes) -> list[float]:
+    """Type single letters; seconds from each write to its echo on the terminal."""
+    term.send(b"\r")
+    term.wait_text(prompt, 0, timeout=90)
+    time.sleep(0.3)
+    out: list[float] = []
+    for i in range(keys):
+        letter = LETTERS[i % len(LETTERS)].encode()
+        if i % len(LETTERS) == 0 and i:
+            term.send(b"\x15")  # ctrl+u: a fresh line, so each letter is new on it
+            time.sleep(0.2)
+        since = term.mark()
+        start = time.perf_counter()
+        term.send(letter)
+        out.append(term.wait_text(letter, since, timeout=10) - start)
+        time.sleep(0.02)
+    term.send(b"\x15")
+    return out
+
+
+def bench_keys(lab: Lab, config: Path, keys: int, rounds: int) -> None:
+    lab.virsh("local", "start", "tiny", check=False)
+    samples: dict[str, list[float]] = {"tuivirt console (the pane)": [],
+                                       "virsh console": []}
+    for _ in range(rounds):
+        virsh = PtyProcess(["virsh", "-c", "qemu:///system", "console", "--force", "tiny"])
+        try:
+            virsh.wait_text(b"Escape character", 0, timeout=20)
+            samples["virsh console"] += round_trips(virsh, keys, b"tiny#")
+        finally:
+            virsh.send(b"\x1d")
+            virsh.close()
+        ours = tuivirt(config, "local/tiny")
+        try:
+            ours.wait_text(b"connected", 0, timeout=30)
+            samples["tuivirt console (the pane)"] += round_trips(ours, keys, b"tiny#")
+        finally:
+            ours.send(b"\x1d")
+            ours.close()
+    ms = {name: [v * 1000 for v in values] for name, values in samples.items()}
+    report("keystroke -> echo on the terminal, lab's tiny QEMU guest (TCG)", ms, "ms")
+    ratio = statistics.median(ms["tuivirt console (the pane)"]) / statistics.median(
+        ms["virsh console"])
+    print(f"   tuivirt / virsh: median {ratio:.2f}x (target <= 1.2x: "
+          f"{'met' if ratio <= 1.2 else 'OVER TARGET'})")
+
+
+def bench_burst(lab: Lab, config: Path, megabytes: int) -> None:
+    name = f"tvbench-{uuid.uuid4().hex[:6]}"
+    lab.docker("local", "run", "-d", "-t", "-i", "--network", "none", "--name", name,
+               "tiny:latest", "/bin/sh")
+    term = tuivirt(config, f"local/{name}")
+    try:
+        term.wait_text(b"connected", 0, timeout=30)
+        time.sleep(0.5)
+        rss_before = term.rss_mb()
+        size = megabytes * 1_000_000
+        line = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789abcdef"
+        since = term.mark()
+        start = time.perf_counter()
+        term.send(f"yes {line} | head -c {size}; echo burst-$((40 + 2))-done\r".encode())
+        peak = rss_before
+        done = None
+        while done is None:
+            try:
+                done = term.wait_text(b"burst-42-done", since, timeout=1.0)
+            except RuntimeError:
+                if time.perf_counter() - start > 900:
+                    raise
+                peak = max(peak, term.rss_mb())
+        elapsed = done - start
+        with term.cond:
+            frames = [t for t, _n in term.writes if start <= t <= done]
+        gaps = [b - a for a, b in itertools.pairwise(frames)]
+        print(f"\n== {megabytes} MB burst from a container's TTY through `tuivirt console`")
+        print(f"   throughput {size / 1e6 / elapsed:.2f} MB/s ({elapsed:.1f} s; the terminal "
+              "emulator (pyte) is the bound)")
+        print(f"   frames written during it: {len(frames)}; longest gap "
+              f"{max(gaps) * 1000 if gaps else float('nan'):.0f} ms, p99 "
+              f"{sorted(gaps)[int(0.99 * (len(gaps) - 1))] * 1000 if gaps else 0:.0f} ms "
+              "[target: no gap over 100 ms]")
+        print(f"   RSS before {rss_before:.1f} MB, peak {peak:.1f} MB (scrollback 10 000 "
+              "lines; the burst is 20x that)")
+    finally:
+        term.send(b"\x1d")
+        term.close()
+        lab.docker("local", "rm", "-f", name, check=False)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--keys", type=int, default=24)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--mb", type=int, default=20)
+    args = parser.parse_args()
+    facts = _lab_env()
+    if not facts:
+        print("bench_console: the lab is not up (tests/lab/up)")
+        return 1
+    lab = Lab(facts)
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "tuivirt")],
+                   check=False, capture_output=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        config = Path(tmp) / "lab.toml"
+        config.write_text(lab.config_text())
+        bench_keys(lab, config, args.keys, args.rounds)
+        bench_burst(lab, config, args.mb)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
