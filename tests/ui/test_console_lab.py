@@ -250,3 +250,24 @@ async def test_console_of_a_stopped_guest_waits_and_connects_when_it_runs(
         assert pane.guest.state == GuestState.SHUTOFF
         await asyncio.to_thread(lab.virsh, "local", "start", name)
         assert await until(pilot, lambda: pane.state == "connected", timeout=60), pane.detail
+
+
+async def test_host_lost_under_an_open_console(lab: Lab, state_home: Path,
+                                              running_vm: Callable[[str], str]) -> None:
+    name = running_vm("hostb")
+    app = make_app(lab)
+    async with app.run_test(size=(140, 45)) as pilot:
+        pane = await open_console(pilot, name)
+        subprocess.run(["ip", "link", "set", "tvlab0", "down"], check=True)
+        try:
+            assert await until(pilot, lambda: pane.state == "disconnected", timeout=90)
+            assert pane.detail
+            # Nothing froze: the table still answers, and typing says why it cannot.
+            await pilot.press("ctrl+right_square_bracket", "j", "k")
+            assert app.focused is app.main.table
+        finally:
+            subprocess.run(["ip", "link", "set", "tvlab0", "up"], check=True)
+        assert await until(pilot, lambda: pane.state == "connected", timeout=120), \
+            pane.detail
+        await pilot.press("c")  # back to its tab
+        await run_command(pilot, pane, "echo back-$((5 * 5))", "back-25")

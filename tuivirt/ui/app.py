@@ -661,6 +661,9 @@ class TuivirtApp(GuestKeysFirst, App[int]):
             if status.state == "lost":
                 self.notify(f"host {status.name} lost: {status.reason}", severity="error",
                             timeout=6)
+                for pane in main.consoles():
+                    if pane.guest.host == status.name:
+                        pane.host_lost(status.reason)
         if self.first_rows_at is None and main.table.guests:
             self.first_rows_at = time.monotonic()
             self.call_after_refresh(self.gate.set)
