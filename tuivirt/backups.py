@@ -8,6 +8,7 @@ network's folder cannot collide with a domain's.
 from __future__ import annotations
 
 import calendar
+import os
 import re
 import time
 from dataclasses import dataclass
@@ -27,14 +28,19 @@ def save(host: str, name: str, xml: str, kind: str = "domain") -> Path:
     """Write the previous definition; returns its path. Never overwrites an older one."""
     folder = backup_dir(host, name, kind)
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    folder.chmod(0o700)  # a definition may hold VNC/SPICE passwords
     stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
-    path = folder / f"{stamp}.xml"
-    n = 1
-    while path.exists():
-        path = folder / f"{stamp}-{n}.xml"
-        n += 1
-    path.write_text(xml, encoding="utf-8")
-    return path
+    n = 0
+    while True:
+        path = folder / (f"{stamp}.xml" if n == 0 else f"{stamp}-{n}.xml")
+        try:  # exclusive: two defines in one second (two processes) never collide
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            n += 1
+            continue
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(xml)
+        return path
 
 
 @dataclass(frozen=True, slots=True)

@@ -237,6 +237,15 @@ def _resolve(fleet: Any, addresses: Sequence[str], config: Config) -> tuple[
     return resolved, failures, usage
 
 
+def _resolve_one(fleet: Any, address: str, config: Config) -> Guest:
+    """One guest, or the reason there is none (exit 2 for the user's mistakes, else 1)."""
+    resolved, failures, usage = _resolve(fleet, [address], config)
+    if failures:
+        message = f"{failures[0][0]}: {failures[0][1]}"
+        raise UsageError(message) if usage else TuivirtError(message)
+    return resolved[0][1]
+
+
 def _confirm(action: str, targets: list[str], assume_yes: bool) -> bool:
     listing = "\n".join(f"  {t}" for t in targets)
     print(f"{action} will affect:\n{listing}", file=sys.stderr)
@@ -302,11 +311,7 @@ def cmd_action(args: argparse.Namespace, config: Config) -> int:
 def cmd_dumpxml(args: argparse.Namespace, config: Config) -> int:
     fleet = _fleet(config)
     try:
-        resolved, failures, usage = _resolve(fleet, [args.address], config)
-        if failures:
-            _warn(f"{failures[0][0]}: {failures[0][1]}")
-            return EXIT_USAGE if usage else EXIT_FAILED
-        guest = resolved[0][1]
+        guest = _resolve_one(fleet, args.address, config)
         text = fleet.session(guest.host).dumpxml(guest, inactive=args.inactive)
     finally:
         fleet.close()
@@ -364,12 +369,7 @@ def _definition_ref(fleet: Any, text: str, config: Config, *,
             if errors:
                 raise HostError(host, errors[host])
         return DefinitionRef(host, "network", name)
-    resolved, failures, usage = _resolve(fleet, [text], config)
-    if failures:
-        if usage:
-            raise UsageError(f"{failures[0][0]}: {failures[0][1]}")
-        raise TuivirtError(f"{failures[0][0]}: {failures[0][1]}")
-    guest = resolved[0][1]
+    guest = _resolve_one(fleet, text, config)
     if guest.kind == DOCKER:
         raise UsageError(f"{text}: a Docker container has no XML definition "
                          "(`tuivirt dumpxml` shows its inspect JSON)")
@@ -531,11 +531,7 @@ def cmd_console(args: argparse.Namespace, config: Config) -> int:
     ensure_event_loop()  # before any connection: the console stream is read on it
     fleet = _fleet(config)
     try:
-        resolved, failures, usage = _resolve(fleet, [args.address], config)
-        if failures:
-            _warn(f"{failures[0][0]}: {failures[0][1]}")
-            return EXIT_USAGE if usage else EXIT_FAILED
-        _text, guest = resolved[0]
+        guest = _resolve_one(fleet, args.address, config)
         address = fleet.inventory.addresses([guest])[guest.key]
         os.environ.setdefault("TEXTUAL_FPS", "240")
         from tuivirt.ui.console_app import ConsoleApp

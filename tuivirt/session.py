@@ -563,6 +563,9 @@ class HostSession:
         """
         from tuivirt.backends.console import DockerConsole, LibvirtConsole, SSHConsole
 
+        # A console is a keyboard on the guest: a read-only host refuses it like any change.
+        self._check_writable(f"open the console of {guest.name} (a console takes input)",
+                             guest.name)
         if guest.kind == DOCKER:
             if self.docker is None or self.docker.api is None:
                 raise HostError(self.name, "Docker is not connected")

@@ -271,3 +271,14 @@ async def test_host_lost_under_an_open_console(lab: Lab, state_home: Path,
             pane.detail
         await pilot.press("c")  # back to its tab
         await run_command(pilot, pane, "echo back-$((5 * 5))", "back-25")
+
+
+async def test_read_only_host_refuses_a_console(lab: Lab, state_home: Path) -> None:
+    app = make_app(lab, hostb_read_only=True)
+    async with app.run_test(size=(140, 45)) as pilot:
+        await ready(pilot, "boxb")
+        await pilot.press("c")
+        assert await until(pilot, lambda: any(p.state == "refused"
+                                              for p in app.main.consoles()), timeout=30)
+        pane = app.main.consoles()[0]
+        assert "read-only" in pane.detail and pane.transport is None

@@ -357,7 +357,7 @@ class MainScreen(EditorHost):
             self.notify("clone copies a libvirt guest's definition: put the cursor on one",
                         severity="warning")
             return
-        hosts = tuple(h.name for h in self.config.hosts if h.libvirt and not h.read_only)
+        hosts = self.writable_libvirt_hosts()
         if not hosts:
             self.notify("every libvirt host is read-only: nowhere to define a clone",
                         severity="error")
@@ -375,21 +375,13 @@ class MainScreen(EditorHost):
     def _clone_into(self, source: DefinitionRef, values: dict[str, str] | None) -> None:
         if values is None:
             return
-        fleet = self.fleet
+        host, name = values["host"], values["name"]
 
-        def build() -> None:
-            try:
-                xml = fleet.session(source.host).definition(source)
-                result = xmltools.clone_domain(xml, values["name"])
-            except (TuivirtError, ValueError) as exc:
-                self.app.call_from_thread(self.notify, f"clone: {exc}", severity="error",
-                                          timeout=8)
-                return
-            self.app.call_from_thread(self.open_new, DefinitionRef(
-                values["host"], "domain", values["name"]), result.xml,
-                clone_note(source, values["host"], result))
+        def derive(xml: str) -> tuple[str, str]:
+            result = xmltools.clone_domain(xml, name)
+            return result.xml, clone_note(source, host, result)
 
-        self.run_worker(build, thread=True, group="editor", exit_on_error=False)
+        self.open_derived(source, DefinitionRef(host, "domain", name), derive, "clone")
 
     # -- consoles -------------------------------------------------------------------------
     def consoles(self) -> list[ConsolePane]:
@@ -483,7 +475,12 @@ class MainScreen(EditorHost):
         def chosen(values: dict[str, str] | None) -> None:
             if values and values.get("path"):
                 path = Path(values["path"]).expanduser()
-                path.parent.mkdir(parents=True, exist_ok=True)
+                try:
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                except OSError as exc:
+                    self.notify(f"cannot save to {path}: {exc.strerror or exc}",
+                                severity="error")
+                    return
                 pane.save_scrollback(str(path))
 
         self.app.push_screen(FormScreen(f"Save the scrollback of {pane.address}",
@@ -524,7 +521,7 @@ class MainScreen(EditorHost):
         """Convert a native LXC config on a host into a domain definition to review."""
         from tuivirt.ui.screens.dialogs import Field, FormScreen
 
-        hosts = tuple(h.name for h in self.config.hosts if h.libvirt and not h.read_only)
+        hosts = self.writable_libvirt_hosts()
         if not hosts:
             self.notify("no writable libvirt host", severity="error")
             return

@@ -16,7 +16,8 @@ class ConsoleApp(GuestKeysFirst, App[int]):
     """ctrl+] leaves (as `virsh console` does); F5 reconnects or takes over."""
 
     TITLE = "tuivirt console"
-    BINDINGS = [Binding("f5", "reconnect", "Reconnect", show=False)]
+    # priority: the terminal takes every other key (F5 is not sent to the guest here)
+    BINDINGS = [Binding("f5", "reconnect", "Reconnect", show=False, priority=True)]
     CSS = "ConsolePane { height: 1fr; }"
 
     def __init__(self, config: Config, fleet: Fleet, guest: Guest, address: str, *,

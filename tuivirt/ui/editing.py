@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from textual.containers import Horizontal
@@ -55,6 +56,10 @@ class EditorHost(Screen[None]):
     def show_editor(self, pane: EditorPane) -> None:
         """Mount a pane, replacing the open one (its unsaved buffer is kept as a draft)."""
         old = self.editor
+        if old is not None and old.applying:
+            self.notify(f"{old.title_text}: an apply is running; wait for its outcome "
+                        "before opening another definition", severity="warning")
+            return
         if old is not None:
             if old.modified and old.ref is not None:
                 old.save_draft_now()
@@ -132,6 +137,28 @@ class EditorHost(Screen[None]):
         pane = EditorPane(self.fleet, ref=ref, base=base, text=text,
                           read_only=self.read_only(ref.host))
         self.show_editor(pane)
+
+    def writable_libvirt_hosts(self) -> tuple[str, ...]:
+        """Where a new definition may go: libvirt hosts not marked read-only."""
+        return tuple(h.name for h in self.config.hosts if h.libvirt and not h.read_only)
+
+    def open_derived(self, source: DefinitionRef, target: DefinitionRef,
+                     derive: Callable[[str], tuple[str, str]], what: str) -> None:
+        """Fetch `source`'s definition off the UI thread, turn it into a new one with
+        `derive` (-> text, note for the user) and open that for review (a clone...)."""
+        fleet = self.fleet
+        call = self.app.call_from_thread
+
+        def build() -> None:
+            try:
+                text, note = derive(fleet.session(source.host).definition(source))
+            except (TuivirtError, ValueError) as exc:
+                call(self.notify, f"{what}: {getattr(exc, 'message', exc)}",
+                     severity="error", timeout=8)
+                return
+            call(self.open_new, target, text, note)
+
+        self.run_worker(build, thread=True, group="editor", exit_on_error=False)
 
     def open_new(self, ref: DefinitionRef, text: str, note: str) -> None:
         """A definition that does not exist yet (a clone, an import): define on apply."""

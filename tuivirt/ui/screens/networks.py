@@ -9,6 +9,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
+from textual.message import Message
 from textual.widgets import DataTable, Footer, Static
 
 from tuivirt import xmltools
@@ -88,11 +89,18 @@ class NetworksScreen(EditorHost):
         if self._unsubscribe is not None:
             self._unsubscribe()
 
+    class NetworkEvent(Message):
+        """libvirt said a network changed (posted from its event-loop thread)."""
+
     def _on_network_event(self, _host: str, _name: str) -> None:
-        # On a libvirt event thread: ask the UI thread for one reload, not one per event.
+        # On libvirt's event-loop thread: post and return (never wait for the UI there:
+        # consoles and every host's events run on that thread).
         if not self._reload_pending:
             self._reload_pending = True
-            self.app.call_from_thread(self.set_timer, 0.1, self.action_reload)
+            self.post_message(self.NetworkEvent())
+
+    def on_networks_screen_network_event(self) -> None:
+        self.set_timer(0.1, self.action_reload)  # one reload for a burst of events
 
     # -- data -----------------------------------------------------------------------------
     def action_reload(self) -> None:
@@ -158,6 +166,9 @@ class NetworksScreen(EditorHost):
     # -- actions ------------------------------------------------------------------------
     def action_back(self) -> None:
         editor = self.editor
+        if editor is not None and editor.applying:
+            self.notify("an apply is running: wait for its outcome", severity="warning")
+            return
         if editor is not None and editor.modified:
             editor.save_draft_now()
             self.notify(f"{editor.title_text}: unapplied changes kept as a draft", timeout=5)
@@ -220,7 +231,7 @@ class NetworksScreen(EditorHost):
         if net is None:
             self.notify("no network under the cursor", severity="warning")
             return
-        hosts = tuple(h.name for h in self.config.hosts if h.libvirt and not h.read_only)
+        hosts = self.writable_libvirt_hosts()
         if not hosts:
             self.notify("every libvirt host is read-only", severity="error")
             return
@@ -237,25 +248,16 @@ class NetworksScreen(EditorHost):
     def _clone_into(self, source: DefinitionRef, values: dict[str, str] | None) -> None:
         if values is None:
             return
-        fleet = self.fleet
+        name, bridge, cidr = values["name"], values["bridge"], values["cidr"]
 
-        def build() -> None:
-            try:
-                xml = fleet.session(source.host).definition(source)
-                text = xmltools.clone_network(xml, values["name"], values["bridge"] or None,
-                                              values["cidr"] or None)
-            except (TuivirtError, ValueError) as exc:
-                self.app.call_from_thread(self.notify, f"new network: "
-                                          f"{getattr(exc, 'message', exc)}",
-                                          severity="error", timeout=8)
-                return
+        def derive(xml: str) -> tuple[str, str]:
+            text = xmltools.clone_network(xml, name, bridge or None, cidr or None)
             note = (f"From {source.host}/network:{source.name}: uuid and MAC removed"
-                    + (f", bridge {values['bridge']}" if values["bridge"]
-                       else ", bridge name left to libvirt")
-                    + (f", addresses {values['cidr']}" if values["cidr"]
+                    + (f", bridge {bridge}" if bridge else ", bridge name left to libvirt")
+                    + (f", addresses {cidr}" if cidr
                        else ", same addresses (change them if both will run)")
                     + ". Review, then ctrl+s defines it.")
-            self.app.call_from_thread(self.open_new, DefinitionRef(
-                values["host"], "network", values["name"]), text, note)
+            return text, note
 
-        self.run_worker(build, thread=True, group="editor", exit_on_error=False)
+        self.open_derived(source, DefinitionRef(values["host"], "network", name), derive,
+                          "new network")

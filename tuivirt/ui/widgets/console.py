@@ -14,7 +14,7 @@ from textual.timer import Timer
 from textual.widgets import Input, Static
 
 from tuivirt.backends.console import ConsoleBuffer, ConsoleBusy, Transport
-from tuivirt.errors import TuivirtError
+from tuivirt.errors import ReadOnlyError, TuivirtError
 from tuivirt.model import Guest, GuestState
 from tuivirt.ui.widgets.terminal import TerminalView
 
@@ -89,6 +89,9 @@ class ConsolePane(Vertical):
         self._retry: Timer | None = None
         self._checking = False
         self._search_from: int | None = None
+        self._opening = False
+        self._failures = 0  # opens in a row that failed: retries slow down
+        self._next_try = 0.0
 
     def compose(self) -> ComposeResult:
         yield Static(id="con-header")
@@ -119,8 +122,9 @@ class ConsolePane(Vertical):
 
     # -- connecting ---------------------------------------------------------------------
     def connect(self, force: bool = False) -> None:
-        if self.transport is not None:
-            return
+        if self.transport is not None or self._opening:
+            return  # connected, or an open is on its way (a slow host): one at a time
+        self._opening = True
         self.state, self.detail = "connecting", ("taking over" if force else "")
         self.update_header()
         buffer = ConsoleBuffer(lambda: self._wake_from_thread(buffer))
@@ -138,30 +142,41 @@ class ConsolePane(Vertical):
             transport = self.fleet.session(self.guest.host).open_console(
                 self.guest, buffer, force=force, via=self.via, cols=cols, rows=rows)
         except ConsoleBusy as exc:
-            call(self._busy, exc.message)
+            call(self._busy, exc.message, buffer)
+        except ReadOnlyError as exc:
+            call(self._refused, exc.message, buffer)
         except TuivirtError as exc:
-            call(self._down, getattr(exc, "message", str(exc)))
+            call(self._down, getattr(exc, "message", str(exc)), buffer)
         except Exception as exc:  # a library error we did not expect: say it, keep going
-            call(self._down, f"{type(exc).__name__}: {exc}")
+            call(self._down, f"{type(exc).__name__}: {exc}", buffer)
         else:
             call(self._connected, transport, buffer)
 
     def _connected(self, transport: Transport, buffer: ConsoleBuffer) -> None:
+        self._opening = False
         if self.user_closed or buffer is not self.buffer:
             transport.close()
             return
         self.transport = transport
         self.state, self.detail = "connected", ""
         self.connected_at = time.monotonic()
+        self._failures = 0
         self._stop_retry()
         self.update_header()
+        # Opened before the first layout, maybe: the far end gets the pane's real size.
+        term = self.terminal.term
+        self.run_worker(partial(transport.resize, term.columns, term.lines), thread=True,
+                        group="console-resize", exit_on_error=False)
         if self.guest.kind != "docker":
             # A serial console shows nothing until the guest writes: ask for a prompt.
             self.send(b"\r")
 
-    def _busy(self, message: str) -> None:
+    def _busy(self, message: str, buffer: ConsoleBuffer) -> None:
         from tuivirt.ui.screens.confirm import ConfirmScreen
 
+        self._opening = False
+        if buffer is not self.buffer or self.user_closed:
+            return
         self.buffer = None
         self.state, self.detail = "busy", "another client holds this console"
         self.update_header()
@@ -179,8 +194,26 @@ class ConsolePane(Vertical):
                 "Taking it over disconnects the other client."],
             confirm_label="Take over"), decided)
 
-    def _down(self, reason: str) -> None:
+    def _refused(self, reason: str, buffer: ConsoleBuffer) -> None:
+        """Final: a read-only host; no retries."""
+        self._opening = False
+        if buffer is not self.buffer:
+            return
         self.buffer = None
+        self.state, self.detail = "refused", reason
+        self._stop_retry()
+        self.update_header()
+        self.notify(reason, severity="error", timeout=6)
+
+    def _down(self, reason: str, buffer: ConsoleBuffer) -> None:
+        self._opening = False
+        if buffer is not self.buffer or self.user_closed:
+            return
+        self.buffer = None
+        self._failures += 1
+        # A cause that lasts (no serial device, a read-only connection) is asked less
+        # and less often: 1, 2, 4... up to 30 s.
+        self._next_try = time.monotonic() + min(30.0, 2.0 ** (self._failures - 1))
         self.state, self.detail = "disconnected", reason
         self.update_header()
         self._start_retry()
@@ -247,7 +280,8 @@ class ConsolePane(Vertical):
             self._retry = None
 
     def _check_guest(self) -> None:
-        if self._checking or self.transport is not None or self.state == "busy":
+        if (self._checking or self._opening or self.transport is not None
+                or self.state == "busy" or time.monotonic() < self._next_try):
             return
         self._checking = True
         self.run_worker(self._lookup, thread=True, group="console-check",
@@ -312,6 +346,7 @@ class ConsolePane(Vertical):
         if self.transport is not None:
             self.notify(f"{self.address}: already connected", timeout=2)
             return
+        self._failures, self._next_try = 0, 0.0
         self.connect()
 
     def start_search(self) -> None:

@@ -361,8 +361,18 @@ class GuestKeysFirst:
     def _terminal_focused(self) -> bool:
         return isinstance(self.focused, TerminalView)
 
+    def _editor_focused(self) -> bool:
+        """Inside the XML editor, ctrl+q is the pane's own close (it asks about the
+        buffer), not the app's quit."""
+        node = self.focused
+        while node is not None:
+            if type(node).__name__ == "EditorPane":
+                return True
+            node = node.parent
+        return False
+
     async def action_quit(self) -> None:
-        if self._terminal_focused():
+        if self._terminal_focused() or self._editor_focused():
             raise SkipAction()
         await super().action_quit()  # type: ignore[misc]
 

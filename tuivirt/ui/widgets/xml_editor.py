@@ -8,10 +8,12 @@ concurrent change is shown, not overwritten.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from functools import partial
@@ -74,6 +76,12 @@ class XMLArea(TextArea):
     async def _on_key(self, event: events.Key) -> None:
         if event.key == "escape":
             return  # not "focus next": the pane's binding takes the user back to the table
+        if self.read_only and event.is_printable:
+            # Typed into a read-only view, a letter must not fall through to the table's
+            # keys (r reboots, S shuts down... the guest under the cursor, maybe another).
+            event.stop()
+            event.prevent_default()
+            return
         await super()._on_key(event)
 
 
@@ -134,6 +142,9 @@ class EditorPane(Vertical):
         self._validate_timer: Timer | None = None
         self._draft_timer: Timer | None = None
         self._draft_dirty = False
+        self._draft_lock = threading.Lock()
+        self._draft_seq = 0  # writes asked for
+        self._draft_done = 0  # the newest write done
 
     # -- layout -------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -149,7 +160,7 @@ class EditorPane(Vertical):
         assert isinstance(area, XMLArea)  # code_editor is a classmethod: cls(...)
         self._area = area  # kept: on_unmount runs after the children are gone
         yield area
-        live = TextArea.code_editor("", language="xml", read_only=True, id="ed-live")
+        live = XMLArea.code_editor("", language="xml", read_only=True, id="ed-live")
         live.display = False
         yield live
         search = Input(placeholder="find: enter for the next match, esc to close",
@@ -246,20 +257,36 @@ class EditorPane(Vertical):
             return
         self._draft_dirty = False
         # A buffer back to the definition (undo, or just applied) needs no draft.
-        self.run_worker(partial(self._write_draft, draft, self.modified), thread=True,
-                        group="draft", exit_on_error=False)
+        self._draft_seq += 1
+        self.run_worker(partial(self._write_draft, draft if self.modified else None,
+                                self.ref, self._draft_seq), thread=True, group="draft",
+                        exit_on_error=False)
 
-    def _write_draft(self, draft: drafts.Draft, modified: bool) -> None:
-        try:
-            if modified:
-                drafts.save(draft)
-            else:
-                drafts.discard(draft.host, draft.kind, draft.name)
-        except OSError as exc:
-            state = f"draft NOT saved: {exc.strerror or exc}"
-        else:
-            state = f"draft saved {time.strftime('%H:%M:%S')}" if modified else ""
-        self.app.call_from_thread(self._draft_saved, state)
+    def _write_draft_in_order(self, draft: drafts.Draft | None, ref: DefinitionRef | None,
+                              seq: int | None = None) -> str:
+        """Save (or discard, draft None) unless a newer write already happened: the
+        threads of two quick saves, or a save and a discard, may finish out of order."""
+        if seq is None:
+            self._draft_seq += 1
+            seq = self._draft_seq
+        with self._draft_lock:
+            if seq < self._draft_done or ref is None:
+                return self.draft_state
+            self._draft_done = seq
+            try:
+                if draft is not None:
+                    drafts.save(draft)
+                else:
+                    drafts.discard(ref.host, ref.kind, ref.name)
+            except OSError as exc:
+                return f"draft NOT saved: {exc.strerror or exc}"
+        return f"draft saved {time.strftime('%H:%M:%S')}" if draft is not None else ""
+
+    def _write_draft(self, draft: drafts.Draft | None, ref: DefinitionRef | None,
+                     seq: int) -> None:
+        state = self._write_draft_in_order(draft, ref, seq)
+        with contextlib.suppress(Exception):  # the app may be closing
+            self.app.call_from_thread(self._draft_saved, state)
 
     def _draft_saved(self, state: str) -> None:
         self.draft_state = state
@@ -271,10 +298,9 @@ class EditorPane(Vertical):
         draft = self._draft()
         if draft is None or not self.modified:
             return
-        try:
-            drafts.save(draft)
-        except OSError as exc:
-            self.notify(f"the draft could not be saved: {exc}", severity="error")
+        state = self._write_draft_in_order(draft, self.ref)
+        if state.startswith("draft NOT"):
+            self.notify(f"the draft could not be saved: {state}", severity="error")
 
     def on_unmount(self) -> None:
         if self._draft_dirty:
@@ -360,8 +386,12 @@ class EditorPane(Vertical):
         if self.area.text == text:
             # Show what libvirt stored (its defaults filled in, comments dropped).
             self.area.load_text(displayable(applied.xml))
-        drafts.discard(applied.ref.host, applied.ref.kind, applied.ref.name)
-        self.draft_state = ""
+            self._write_draft_in_order(None, applied.ref)
+            self.draft_state = ""
+        else:
+            # Typed while it applied: those edits are a draft on the new definition.
+            self._draft_dirty = True
+            self.save_draft_soon()
         where = f"; previous definition kept in {applied.backup}" if applied.backup else ""
         self.notify(f"{applied.ref.address}: defined{where}", timeout=8)
         self.validate()
@@ -555,7 +585,7 @@ class EditorPane(Vertical):
     def _discard_and_close(self) -> None:
         self._draft_dirty = False
         if self.ref is not None and not self.read_only:
-            drafts.discard(self.ref.host, self.ref.kind, self.ref.name)
+            self._write_draft_in_order(None, self.ref)
         self.post_message(self.Closed(self))
 
 

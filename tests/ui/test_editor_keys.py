@@ -1,0 +1,50 @@
+"""Keys in the editor pane stay in the pane (fixed data, no daemons)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from tests.ui.conftest import feed, fixed_app
+from tests.ui.test_snapshots import DOMAIN_XML
+from tuivirt.model import DefinitionRef
+from tuivirt.ui.screens.confirm import ConfirmScreen
+from tuivirt.ui.screens.dialogs import ChoiceScreen
+from tuivirt.ui.widgets.xml_editor import EditorPane
+
+REF = DefinitionRef("local", "domain", "web-frontend", "qemu:///system",
+                    "00000000-0000-4000-8000-000000000000")
+
+
+async def test_letters_in_a_read_only_view_never_reach_the_table(state_home: Path) -> None:
+    app = fixed_app()
+    async with app.run_test(size=(140, 40)) as pilot:
+        await feed(pilot)
+        app.main.show_editor(EditorPane(None, ref=None, base="{}", text='{"Id": "x"}',
+                                        language="json", title="local/nginx"))
+        await pilot.pause()
+        await pilot.pause()
+        pane: Any = app.main.editor
+        assert pane is not None and app.focused is pane.area
+        await pilot.press("D", "r", "S", "q")  # destroy, reboot, shutdown, quit on the table
+        await pilot.pause()
+        assert not isinstance(app.screen, ConfirmScreen)
+        assert app.is_running and pane.text == '{"Id": "x"}'
+
+
+async def test_ctrl_q_in_the_editor_closes_it_and_asks_about_the_buffer(
+        state_home: Path) -> None:
+    app = fixed_app()
+    async with app.run_test(size=(140, 40)) as pilot:
+        await feed(pilot)
+        app.main.show_editor(EditorPane(None, ref=REF, base=DOMAIN_XML,
+                                        text=DOMAIN_XML.replace("2097152", "4194304")))
+        await pilot.pause()
+        await pilot.pause()
+        await pilot.press("ctrl+q")
+        await pilot.pause()
+        assert app.is_running  # not the app's quit
+        assert isinstance(app.screen, ChoiceScreen)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.main.editor is not None
