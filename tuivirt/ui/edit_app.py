@@ -11,6 +11,7 @@ from tuivirt.config import Config
 from tuivirt.model import DefinitionRef
 from tuivirt.session import Fleet
 from tuivirt.ui.editing import EditorHost
+from tuivirt.ui.widgets.terminal import GuestKeysFirst
 from tuivirt.ui.widgets.xml_editor import EditorPane
 
 
@@ -56,7 +57,9 @@ class EditScreen(EditorHost):
         pass  # nowhere else to go: stay in the editor
 
 
-class EditApp(App[int]):
+class EditApp(GuestKeysFirst, App[int]):
+    """ctrl+q is the pane's close (it asks about unapplied changes), then the app ends."""
+
     TITLE = "tuivirt edit"
 
     def __init__(self, config: Config, fleet: Fleet, ref: DefinitionRef, *,

@@ -353,8 +353,11 @@ def strips_are_clean(strips: Iterable[Strip], width: int) -> bool:
 
 
 class GuestKeysFirst:
-    """An App mixin: while a terminal has focus, the app's own priority keys (ctrl+q,
-    ctrl+p, escape out of a maximised pane) go to the guest like every other key."""
+    """An App mixin: the focused pane's keys before the app's priority bindings.
+
+    While a terminal has focus, ctrl+q, ctrl+p and escape (out of a maximised pane) go to
+    the guest like every other key; inside the XML editor, ctrl+q is the pane's close,
+    which asks about unapplied changes, not the app's quit."""
 
     focused: Any
 
