@@ -440,27 +440,34 @@ class HostSession:
                 return ""
             raise
 
+    def _document(self, text: str, kind: str, name: str | None) -> Any:
+        """The parsed root of a definition: well-formed and of the expected kind."""
+        from tuivirt.backends import domxml
+
+        problem = domxml.check_well_formed(text)
+        if problem is not None:
+            raise GuestError(self.name, name, f"XML is not well-formed: {problem}")
+        root = domxml.parse(text)
+        if root.tag != kind:
+            raise GuestError(self.name, name, f"expected a <{kind}> document, got "
+                             f"<{root.tag}>")
+        return root
+
     def apply_definition(self, ref: DefinitionRef, base: str, text: str, *,
-                         new: bool = False) -> Applied:
+                         new: bool = False, check_identity: bool = True) -> Applied:
         """Define an edited buffer: checked, compared with what the host has, backed up.
 
         `base` is the definition the buffer started from. When the host's definition is
         no longer `base` (someone else defined it meanwhile), DefinitionChanged carries
         the current one and nothing is written; the caller shows the diff and may apply
         again with the current one as base. `new` defines a fresh object (clone, import).
+        `check_identity` False lets a file that omits the uuid redefine (`tuivirt define`).
         """
         from tuivirt import backups, xmltools
-        from tuivirt.backends import domxml
 
-        problem = domxml.check_well_formed(text)
-        if problem is not None:
-            raise GuestError(self.name, ref.name, f"XML is not well-formed: {problem}")
-        root = domxml.parse(text)
-        if root.tag != ref.kind:
-            raise GuestError(self.name, ref.name,
-                             f"expected a <{ref.kind}> document, got <{root.tag}>")
+        root = self._document(text, ref.kind, ref.name)
         name = (root.findtext("name") or "").strip()
-        if not new:
+        if not new and check_identity:
             wrong = xmltools.identity_problem(base, text, ref.kind)
             if wrong is not None:
                 raise GuestError(self.name, ref.name, wrong)
@@ -492,15 +499,7 @@ class HostSession:
         A redefinition goes through apply_definition with the host's current definition
         as base, so it is validated and backed up the same way as an edit.
         """
-        from tuivirt.backends import domxml
-
-        problem = domxml.check_well_formed(xml)
-        if problem is not None:
-            raise GuestError(self.name, None, f"XML is not well-formed: {problem}")
-        root = domxml.parse(xml)
-        if root.tag != "domain":
-            raise GuestError(self.name, None,
-                             f"expected a <domain> document, got <{root.tag}>")
+        root = self._document(xml, "domain", None)
         name = (root.findtext("name") or "").strip()
         self._check_writable(f"define {name or 'a domain'}", name or None)
         endpoint = self.libvirt_for_type(root.get("type", ""))
@@ -524,21 +523,10 @@ class HostSession:
             if uuid and uuid.lower() != previous.id.lower():
                 raise GuestError(self.name, name, f"a domain named {name!r} exists with "
                                  f"uuid {previous.id}; this XML says {uuid}")
-            base = self.definition(ref)
-            applied = self._define_over(ref, base, xml)
+            applied = self.apply_definition(ref, self.definition(ref), xml,
+                                            check_identity=False)
         assert applied.guest is not None
         return applied.guest, applied.backup
-
-    def _define_over(self, ref: DefinitionRef, base: str, xml: str) -> Applied:
-        from tuivirt import backups
-
-        endpoint = self._libvirt_named(ref.endpoint)
-        backup = str(backups.save(self.name, ref.name, base, ref.kind))
-        guest = endpoint.define(xml)
-        self.inventory.upsert(guest)
-        return Applied(ref=ref, xml=endpoint.xml_by_uuid(guest.id, guest.name,
-                                                         inactive=True),
-                       backup=backup, guest=guest)
 
     def networks(self) -> list[Network]:
         """Every network once (the QEMU and LXC drivers of one host share them)."""
@@ -596,8 +584,7 @@ class HostSession:
             if status != 0:
                 raise HostError(self.name, f"{path}: {err.strip() or f'exit {status}'}")
             text = str(out)
-        elif self.host.demo or any("://" in u and not u.split("://")[1].startswith("/")
-                                   for u in self.host.libvirt):
+        elif not self._local:
             raise HostError(self.name, "files on this host cannot be read (no ssh)")
         else:
             try:
@@ -656,6 +643,12 @@ class HostSession:
             cpu_virt_flags=tuple(sorted(flags)), read_only=host.read_only, label=host.label,
             endpoints=tuple(self.endpoint_status.items()))
 
+    @property
+    def _local(self) -> bool:
+        """This machine is the host (no ssh, no remote libvirt URI, not the demo)."""
+        return not self.host.demo and not any(
+            "://" in u and not u.split("://")[1].startswith("/") for u in self.host.libvirt)
+
     def _probe_cpu(self) -> tuple[set[str], bool | None]:
         """CPU flags and /dev/kvm, read on the host itself (locally or over SSH)."""
         script = ("grep -owE 'vmx|svm' /proc/cpuinfo | sort -u; "
@@ -666,8 +659,7 @@ class HostSession:
                 _status, out, _err = self.tunnel.run(script)
             except HostError:
                 return set(), None
-        elif self.host.demo or any("://" in u and not u.split("://")[1].startswith("/")
-                                   for u in self.host.libvirt):
+        elif not self._local:
             return set(), None  # a remote URI without ssh: we cannot look at its CPU
         else:
             import os

@@ -48,6 +48,12 @@ def _lines(text: str) -> list[str]:
     return lines
 
 
+def changed_lines(old: str, new: str) -> int:
+    """How many lines a diff from `old` to `new` removes or adds (for a summary)."""
+    return sum(1 for line in unified_diff(old, new, "a", "b").splitlines()[2:]
+               if line[:1] in "+-")
+
+
 def identity_problem(original: str, edited: str, kind: Kind) -> str | None:
     """Why saving `edited` would not redefine the object `original` describes, or None.
 

@@ -58,6 +58,16 @@ async def open_console(pilot: Any, name: str, timeout: float = 90) -> ConsolePan
     return pane
 
 
+async def open_first_console(pilot: Any, name: str) -> ConsolePane:
+    """`c` on a container with no console open yet; its pane once connected."""
+    app: TuivirtApp = pilot.app
+    await ready(pilot, name)
+    await pilot.press("c")
+    assert await until(pilot, lambda: any(p.state == "connected"
+                                          for p in app.main.consoles()), timeout=30)
+    return app.main.consoles()[0]
+
+
 @pytest.fixture()
 def running_vm(lab: Lab, scratch_vm: Callable[[str], str]) -> Callable[[str], str]:
     def make(host: str) -> str:
@@ -161,11 +171,7 @@ async def test_docker_console_with_and_without_a_tty(lab: Lab, state_home: Path,
                                                      tty_container: str) -> None:
     app = make_app(lab)
     async with app.run_test(size=(140, 45)) as pilot:
-        await ready(pilot, tty_container)
-        await pilot.press("c")
-        assert await until(pilot, lambda: any(p.state == "connected"
-                                               for p in app.main.consoles()), timeout=30)
-        pane = app.main.consoles()[0]
+        pane = await open_first_console(pilot, tty_container)
         assert pane.transport is not None and "attach" in pane.transport.label
         await run_command(pilot, pane, "echo tty-$((1 + 1))", "tty-2")
         await pilot.press("ctrl+right_square_bracket")
@@ -207,11 +213,7 @@ async def test_burst_arrives_complete_and_in_order(lab: Lab, state_home: Path,
                                                    tty_container: str) -> None:
     app = make_app(lab)
     async with app.run_test(size=(140, 45)) as pilot:
-        await ready(pilot, tty_container)
-        await pilot.press("c")
-        assert await until(pilot, lambda: any(p.state == "connected"
-                                               for p in app.main.consoles()), timeout=30)
-        pane = app.main.consoles()[0]
+        pane = await open_first_console(pilot, tty_container)
         raw = bytearray()
         feed = pane.terminal.feed
 

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from textual.app import App, ComposeResult
+from textual.strip import Strip
 from textual.widgets import Static
 
-from tuivirt.ui.widgets.terminal import TerminalView, strips_are_clean
+from tuivirt.ui.widgets.terminal import TerminalView
 
 ESC = b"\x1b"
 # Fragments a hostile or broken guest could send: CSI/OSC/DCS with odd parameters,
@@ -27,6 +29,17 @@ fragments = st.one_of(
                      b"\xff\xfe", b"\xe2\x82", "é漢\u200b\u0301".encode(), b"\r\n", b"\x08"]),
 )
 streams = st.lists(fragments, max_size=60).map(b"".join)
+
+
+def strips_are_clean(strips: Iterable[Strip], width: int) -> bool:
+    """Every line exactly `width` cells, no control characters."""
+    for strip in strips:
+        if strip.cell_length != width:
+            return False
+        for segment in strip:
+            if any(ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 for c in segment.text):
+                return False
+    return True
 
 
 class Boxed(App[None]):

@@ -96,8 +96,7 @@ class EditorHost(Screen[None]):
         if draft is None or draft.text == xml:
             self._open(ref, xml, xml, external)
             return
-        changed = sum(1 for line in xmltools.unified_diff(xml, draft.text, "a", "b")
-                      .splitlines()[2:] if line[:1] in "+-")
+        changed = xmltools.changed_lines(xml, draft.text)
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(draft.saved_at))
         note = f"It differs from the definition in {changed} lines."
         if draft.base != xml:

@@ -84,7 +84,6 @@ class ConsolePane(Vertical):
         self.state = "connecting"
         self.detail = ""
         self.user_closed = False
-        self.connected_at: float | None = None
         self._drain_scheduled = False
         self._retry: Timer | None = None
         self._checking = False
@@ -159,7 +158,6 @@ class ConsolePane(Vertical):
             return
         self.transport = transport
         self.state, self.detail = "connected", ""
-        self.connected_at = time.monotonic()
         self._failures = 0
         self._stop_retry()
         self.update_header()

@@ -8,7 +8,7 @@ widget has focus go to the guest byte for byte; only ctrl+] is kept (back to the
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 from rich.segment import Segment
@@ -339,17 +339,6 @@ class TerminalView(Widget, can_focus=True):
 
     def on_blur(self) -> None:
         self.refresh()
-
-
-def strips_are_clean(strips: Iterable[Strip], width: int) -> bool:
-    """For tests: every line exactly `width` cells, no control characters."""
-    for strip in strips:
-        if strip.cell_length != width:
-            return False
-        for segment in strip:
-            if any(ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 for c in segment.text):
-                return False
-    return True
 
 
 class GuestKeysFirst:

@@ -516,8 +516,7 @@ class EditorPane(Vertical):
             except OSError as exc:
                 choices.append((str(number), f"{backup.label}  unreadable: {exc}"))
                 continue
-            changed = sum(1 for line in xmltools.unified_diff(buffer, old, "a", "b")
-                          .splitlines()[2:] if line[:1] in "+-")
+            changed = xmltools.changed_lines(buffer, old)
             choices.append((str(number), f"{backup.label}  ({changed} lines differ from "
                             f"the buffer)  {backup.path.name}"))
 
