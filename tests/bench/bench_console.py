@@ -98,6 +98,26 @@ class PtyProcess:
                     raise RuntimeError(f"{needle!r} never showed; last output: {tail!r}")
                 self.cond.wait(min(left, 0.5))
 
+    def wait_raw(self, needle: bytes, since: int, timeout: float) -> float:
+        """Like wait_text, for a needle drawn in one piece, without stripping escapes.
+
+        For the burst: stripping escapes from megabytes of frames held the GIL for tens
+        of ms at a time, and the reader thread, blocked, stamped late reads as frame gaps
+        that the app never had.
+        """
+        end = time.perf_counter() + timeout
+        pos = since
+        with self.cond:
+            while True:
+                size = len(self.output)
+                if self.output.find(needle, max(since, pos - len(needle)), size) >= 0:
+                    return time.perf_counter()
+                pos = size
+                left = end - time.perf_counter()
+                if left <= 0 or self.proc.poll() is not None:
+                    raise RuntimeError(f"{needle!r} never showed")
+                self.cond.wait(min(left, 0.5))
+
     def send(self, data: bytes) -> None:
         os.write(self.master, data)
 
@@ -245,7 +265,7 @@ def bench_burst(lab: Lab, config: Path, megabytes: int) -> None:
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
         try:
-            done = term.wait_text(b"burst-42-done", since, timeout=1200)
+            done = term.wait_raw(b"burst-42-done", since, timeout=1200)
         finally:
             stop.set()
             sampler.join()

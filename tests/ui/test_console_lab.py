@@ -230,7 +230,7 @@ async def test_burst_arrives_complete_and_in_order(lab: Lab, state_home: Path,
         assert numbers == list(range(1, count + 1))
         # The scrollback is bounded; its end is the end of the burst.
         lines = pane.terminal.lines()
-        assert len(pane.terminal.term.history.top) <= pane.terminal.history
+        assert len(pane.terminal.term.history) <= pane.terminal.history
         assert str(count) in "\n".join(lines[-5:])
 
 

@@ -7,8 +7,8 @@ widget has focus go to the guest byte for byte; only ctrl+] is kept (back to the
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from rich.segment import Segment
@@ -90,43 +90,6 @@ def _printable(text: str) -> str:
     return text
 
 
-_INTERNED: dict[Any, Any] = {}
-
-
-class CompactLine:
-    """A scrollback line: a tuple of shared cells, trailing blanks dropped.
-
-    pyte keeps every cell of every line as its own namedtuple (a 10 000-line scrollback
-    at 120 columns was ~130 MB); identical cells are shared here (~1 KB per line).
-    """
-
-    __slots__ = ("cells", "default")
-
-    def __init__(self, line: Any, columns: int) -> None:
-        self.default = line.default
-        cells = [line[x] for x in range(columns)]
-        while cells and cells[-1] == self.default:
-            cells.pop()
-        if len(_INTERNED) > 100_000:
-            _INTERNED.clear()
-        self.cells = tuple(_INTERNED.setdefault(c, c) for c in cells)
-
-    def __getitem__(self, x: int) -> Any:
-        return self.cells[x] if x < len(self.cells) else self.default
-
-
-class CompactHistory(deque[Any]):
-    """pyte's history deque, storing CompactLines (pyte appends raw lines to it)."""
-
-    def __init__(self, maxlen: int, columns: Callable[[], int]) -> None:
-        super().__init__(maxlen=maxlen)
-        self._columns = columns
-
-    def append(self, line: Any) -> None:
-        super().append(line if isinstance(line, CompactLine)
-                       else CompactLine(line, self._columns()))
-
-
 class TerminalView(Widget, can_focus=True):
     """A pyte screen with bounded scrollback, keys to the guest, search, save."""
 
@@ -146,32 +109,22 @@ class TerminalView(Widget, can_focus=True):
 
     def __init__(self, *, history: int = 10_000, cols: int = 80, rows: int = 24,
                  send: Callable[[bytes], None] | None = None, id: str | None = None) -> None:
-        import pyte  # ~50 ms: only when the first console opens, not at startup
+        from tuivirt.ui.widgets.vt import make_screen  # pyte: ~50 ms, with the first console
 
         super().__init__(id=id)
         self.history = history
-        self.term = pyte.HistoryScreen(cols, rows, history=history, ratio=0.5)
-        self._compact_history()
-        self.stream = pyte.ByteStream(self.term)
+        self.term, self.stream = make_screen(cols, rows, history)
         self.send = send
         self.back = 0  # lines scrolled back into history (0: following the guest)
         self.highlight: str | None = None
         self._cursor_y = 0
         self._styles: dict[tuple[Any, ...], Style] = {}
 
-    def _compact_history(self) -> None:
-        term = self.term
-        if not isinstance(term.history.top, CompactHistory):
-            top = CompactHistory(self.history, lambda: int(self.term.columns))
-            top.extend(term.history.top)
-            term.history = term.history._replace(top=top)
-
     # -- data ---------------------------------------------------------------------------
     def feed(self, data: bytes) -> None:
         term = self.term
         term.dirty.clear()
         self.stream.feed(data)
-        self._compact_history()  # a guest's reset (ESC c) makes pyte start a new deque
         # Repaint only the lines pyte changed (and where the cursor was and is): an echo
         # is one line, not the whole screen (a full repaint took 7-14 ms here).
         dirty = set(term.dirty)
@@ -186,14 +139,18 @@ class TerminalView(Widget, can_focus=True):
 
     def lines(self) -> list[str]:
         """Scrollback then screen, as text (search, save)."""
-        out = [self._text(line) for line in self.term.history.top]
-        out += [self._text(self.term.buffer[y]) for y in range(self.term.lines)]
+        from tuivirt.ui.widgets.vt import history_text
+
+        columns = self.term.columns
+        out = ["".join(map(_printable, history_text(line, columns))).rstrip()
+               for line in self.term.history]
+        out += [self._text(self.term.buffer[y].__getitem__) for y in range(self.term.lines)]
         while out and not out[-1].strip():
             out.pop()
         return out
 
-    def _text(self, line: Any) -> str:
-        return "".join(_printable(line[x].data) for x in range(self.term.columns)).rstrip()
+    def _text(self, cell: Callable[[int], Any]) -> str:
+        return "".join(_printable(cell(x).data) for x in range(self.term.columns)).rstrip()
 
     def save(self, path: str) -> int:
         lines = self.lines()
@@ -208,7 +165,7 @@ class TerminalView(Widget, can_focus=True):
         low = needle.lower()
         for index in range(min(start, len(lines)) - 1, -1, -1):
             if low in lines[index].lower():
-                history = len(self.term.history.top)
+                history = len(self.term.history)
                 # Show that line at the top of the view when it is in the history.
                 self.back = max(0, history - index) if index < history else 0
                 self.highlight = needle
@@ -233,17 +190,19 @@ class TerminalView(Widget, can_focus=True):
     def render_line(self, y: int) -> Strip:
         width = self.size.width
         term = self.term
-        history = term.history.top
+        history = term.history
         back = min(self.back, len(history))
         base = self.rich_style
         if y < back:
-            line = history[len(history) - back + y]
+            from tuivirt.ui.widgets.vt import cell_at
+
+            cell_of: Callable[[int], Any] = partial(cell_at, history[len(history) - back + y])
             row = None
         else:
             row = y - back
             if row >= term.lines:
                 return Strip.blank(width, base)
-            line = term.buffer[row]
+            cell_of = term.buffer[row].__getitem__
         show_cursor = (self.has_focus and back == 0 and row == term.cursor.y
                        and not term.cursor.hidden)
         segments: list[Segment] = []
@@ -251,7 +210,7 @@ class TerminalView(Widget, can_focus=True):
         current: Style | None = None
         skip = False
         for x in range(min(term.columns, width)):
-            char = line[x]
+            char = cell_of(x)
             if skip and char.data == "":
                 skip = False
                 continue  # the right half of a wide character
@@ -302,7 +261,7 @@ class TerminalView(Widget, can_focus=True):
         if event.key in ("shift+pageup", "shift+pagedown"):
             page = max(1, self.size.height - 1)
             step = page if event.key == "shift+pageup" else -page
-            self.back = max(0, min(len(self.term.history.top), self.back + step))
+            self.back = max(0, min(len(self.term.history), self.back + step))
             self.refresh()
             return
         data = key_bytes(event, DECCKM in self.term.mode)
@@ -325,7 +284,7 @@ class TerminalView(Widget, can_focus=True):
         self._type(b"\x1b[200~" + data + b"\x1b[201~" if bracketed else data)
 
     def on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
-        self.back = min(len(self.term.history.top), self.back + 3)
+        self.back = min(len(self.term.history), self.back + 3)
         self.refresh()
         event.stop()
 
