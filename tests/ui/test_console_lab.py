@@ -217,9 +217,9 @@ async def test_burst_arrives_complete_and_in_order(lab: Lab, state_home: Path,
         raw = bytearray()
         feed = pane.terminal.feed
 
-        def tap(data: bytes) -> None:
+        def tap(data: bytes, *, commit: bool = True) -> None:
             raw.extend(data)
-            feed(data)
+            feed(data, commit=commit)
 
         pane.terminal.feed = tap  # type: ignore[method-assign]
         count = 150_000  # ~1 MB through the terminal emulator

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import time
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -94,7 +96,8 @@ class ConsolePane(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static(id="con-header")
-        yield TerminalView(history=self.history, send=self.send, id="con-term")
+        yield TerminalView(history=self.history, send=self.send, send_now=self.send_now,
+                           id="con-term")
         search = Input(placeholder="search the scrollback (enter: older match, esc: close)",
                        id="con-search")
         search.display = False
@@ -105,6 +108,8 @@ class ConsolePane(Vertical):
         return self.query_one(TerminalView)
 
     def on_mount(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._app_context = contextvars.copy_context()  # the app's, for callbacks from threads
         calm_gc()
         self.update_header()
         self.connect()
@@ -133,7 +138,20 @@ class ConsolePane(Vertical):
                         thread=True, group="console-open", exit_on_error=False)
 
     def _wake_from_thread(self, buffer: ConsoleBuffer) -> None:
-        self.post_message(self.Data(buffer))  # never blocks the transport
+        """(A transport's thread.) Data or the end is waiting in `buffer`.
+
+        A plain event-loop callback, not a message through the pane's queue: one hop
+        less on every echo (~0.2 ms). Never blocks the transport.
+        """
+        self._loop.call_soon_threadsafe(self._data_now, buffer, context=self._app_context)
+
+    def _data_now(self, buffer: ConsoleBuffer) -> None:
+        if buffer is not self.buffer or self._drain_scheduled or not self.is_attached:
+            return
+        try:
+            self._drain()
+        except Exception:  # fail where Textual reports errors: in a message handler
+            self.post_message(self.Data(buffer))
 
     def _open(self, buffer: ConsoleBuffer, force: bool, cols: int, rows: int) -> None:
         call = self.app.call_from_thread
@@ -233,12 +251,14 @@ class ConsolePane(Vertical):
             chunk = buffer.take(FEED_CHUNK)
             if not chunk:
                 break
-            terminal.feed(chunk)
+            terminal.feed(chunk, commit=False)
             if time.perf_counter() - start > FEED_SLICE:
+                terminal.commit()
                 # More to do: after the next frame, so the rest of the UI paints too.
                 self._drain_scheduled = True
                 self.call_after_refresh(self._drain)
                 return
+        terminal.paint_now()
         if buffer.closed_reason is not None and buffer.size == 0:
             self._transport_closed(buffer.closed_reason)
 
@@ -328,6 +348,17 @@ class ConsolePane(Vertical):
             transport.send(data)
         except TuivirtError as exc:
             self.notify(f"{self.address}: {getattr(exc, 'message', exc)}", severity="error")
+
+    def send_now(self, data: bytes) -> bool:
+        """Send from any thread (keys from the input thread); False if not sent."""
+        transport = self.transport
+        if transport is None:
+            return False
+        try:
+            transport.send(data)
+        except TuivirtError:
+            return False
+        return True
 
     @on(TerminalView.Resized)
     def resized(self, event: TerminalView.Resized) -> None:

@@ -7,10 +7,15 @@ widget has focus go to the guest byte for byte; only ctrl+] is kept (back to the
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
 from functools import partial
+from itertools import groupby, repeat
+from operator import itemgetter
 from typing import Any
 
+from rich.control import Control
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
@@ -43,6 +48,8 @@ KEYS: dict[str, bytes] = {
 }
 _APP_CURSOR = {"up": b"\x1bOA", "down": b"\x1bOB", "right": b"\x1bOC", "left": b"\x1bOD"}
 LEAVE_KEY = "ctrl+right_square_bracket"
+PAINT_EVERY = 0.008  # s: immediate paints (echoes) at most this often; bursts use frames
+DIRECT_ROWS = 4  # lines an immediate paint writes itself; more: the compositor's job
 
 
 def key_bytes(event: events.Key, app_cursor: bool = False) -> bytes | None:
@@ -80,6 +87,10 @@ def _colour(value: str, default: str | None) -> str | None:
     return default
 
 
+_CONTROLS = str.maketrans({c: " " for c in [*range(0x20), *range(0x7F, 0xA0)]})
+_ATTRS = itemgetter(1, 2, 3, 4, 5, 6, 7)  # a pyte cell's attributes, without its data
+
+
 def _printable(text: str) -> str:
     """One cell's text, never a control character (those would move the real cursor)."""
     if not text:
@@ -108,20 +119,33 @@ class TerminalView(Widget, can_focus=True):
             self.rows = rows
 
     def __init__(self, *, history: int = 10_000, cols: int = 80, rows: int = 24,
-                 send: Callable[[bytes], None] | None = None, id: str | None = None) -> None:
+                 send: Callable[[bytes], None] | None = None,
+                 send_now: Callable[[bytes], bool] | None = None,
+                 id: str | None = None) -> None:
         from tuivirt.ui.widgets.vt import make_screen  # pyte: ~50 ms, with the first console
 
         super().__init__(id=id)
         self.history = history
         self.term, self.stream = make_screen(cols, rows, history)
         self.send = send
+        self.send_now = send_now  # any thread; False when it could not send
+        self._armed = False  # the input thread may hand keys straight to send_now
+        self._pass_keys: frozenset[str] = frozenset()
         self.back = 0  # lines scrolled back into history (0: following the guest)
         self.highlight: str | None = None
         self._cursor_y = 0
-        self._styles: dict[tuple[Any, ...], Style] = {}
+        self._painted = 0.0
+        self._rows: set[int] | None = set()  # changed since paint_now; None: all of them
+        self._uncommitted: set[int] | None = set()  # changed since commit; None: all
+        self._base: Style | None = None  # rich_style, until the styles change
+        self._plain: bool | None = None  # no gutter, tint or opacity: see _paint_rows
+        self._background: Any = None
+        self._styles: dict[tuple[Any, ...], Style] = {}  # (base, attrs, cursor) -> style
 
     # -- data ---------------------------------------------------------------------------
-    def feed(self, data: bytes) -> None:
+    def feed(self, data: bytes, *, commit: bool = True) -> None:
+        """Guest output into the emulator. With commit=False the repaint is asked for
+        by a later `commit()`, so that `paint_now` can come first (one echo's latency)."""
         term = self.term
         term.dirty.clear()
         self.stream.feed(data)
@@ -131,11 +155,113 @@ class TerminalView(Widget, can_focus=True):
         dirty.update((term.cursor.y, self._cursor_y))
         self._cursor_y = term.cursor.y
         if self.back or len(dirty) > term.lines // 2:
-            self.refresh()
+            self._rows = self._uncommitted = None  # the whole view: the compositor's job
         else:
+            rows = [y for y in dirty if 0 <= y < term.lines]
+            if self._rows is not None:
+                self._rows.update(rows)
+            if self._uncommitted is not None:
+                self._uncommitted.update(rows)
+        if commit:
+            self.commit()
+
+    def commit(self) -> None:
+        """Ask Textual to repaint what `feed` changed since the last commit."""
+        rows, self._uncommitted = self._uncommitted, set()
+        if rows is None:
+            self.refresh()
+        elif rows:
             width = self.size.width
-            self.refresh(*(Region(0, y, width, 1) for y in sorted(dirty)
-                           if 0 <= y < term.lines))
+            self.refresh(*(Region(0, y, width, 1) for y in sorted(rows)))
+
+    def paint_now(self) -> bool:
+        """Draw what `feed` changed at once, not a few event-loop hops later.
+
+        An echo otherwise goes widget -> Update message -> screen idle -> frame timer ->
+        timer event -> compositor (which renders every widget under the change again):
+        ~1.5 ms of a keystroke's round trip. When only a few lines changed and nothing
+        covers the terminal, those lines are rendered (through Textual's own line
+        rendering, styles and filters) and written where they are on the screen;
+        otherwise the compositor is asked to do now what its frame timer would. At most
+        once per `PAINT_EVERY`: bursts are painted by frames. The usual repaint still
+        follows, so nothing depends on this beyond latency; as it uses Textual
+        internals, any surprise leaves the usual path to paint.
+        """
+        now = time.perf_counter()
+        rows, self._rows = self._rows, set()
+        if now - self._painted < PAINT_EVERY or rows == set():
+            self._rows = rows  # still to paint, next time
+            self.commit()
+            return False
+        try:
+            painted = self._paint_immediately(rows)
+        except Exception:  # a Textual that changed: the regular frame paints instead
+            painted = False
+            self.refresh()
+        self.commit()  # after an immediate paint, the usual repaint: off the echo's path
+        if painted:
+            self._painted = now
+        return painted
+
+    def _paint_immediately(self, rows: set[int] | None) -> bool:
+        screen = self.screen
+        app: Any = self.app
+        if (screen is not app.screen or app._batch_count or not self.display
+                or screen._layout_required or screen._scroll_required
+                or screen._recompose_required or self._layout_required):
+            return False
+        if rows is not None and len(rows) <= DIRECT_ROWS \
+                and self._paint_rows(sorted(rows), screen, app):
+            return True
+        self.commit()  # what the frame timer would do, now
+        self._repaint_required = False
+        screen._dirty_widgets.add(self)
+        screen._on_timer_update()
+        return True
+
+    def _paint_rows(self, rows: list[int], screen: Any, app: Any) -> bool:
+        """Write these lines straight to the terminal, if nothing is in front of them."""
+        driver = app._driver
+        if driver is None or driver.is_inline or driver.is_headless:
+            return False
+        visible = screen._compositor.visible_widgets
+        place = visible.get(self)
+        if place is None or not place[1].contains_region(place[0]):
+            return False  # not on screen, or partly clipped
+        region = place[0]
+        for widget, (_region, clip) in visible.items():
+            if widget is self:
+                break
+            if clip.overlaps(region):
+                return False  # a toast, a menu, a dialog in front of us
+        plain = self._plain
+        if plain is None:
+            # Is render_line all there is to our lines (no border, padding, tint or
+            # opacity for Textual to add)? Then filters are the only thing left to do.
+            styles = self.styles
+            plain = self._plain = (not any(styles.gutter) and styles.tint.a == 0
+                                   and styles.opacity == 1 and styles.text_opacity == 1)
+            self._background = self.background_colors[1]
+        if not plain:
+            return False
+        filters = app.get_line_filters()
+        background = self._background
+        out: list[str] = []
+        move_to = Control.move_to
+        for y in rows:
+            if y >= region.height:
+                continue
+            strip = self.render_line(y)
+            for line_filter in filters:
+                strip = strip.apply_filter(line_filter, background)
+            out.append(move_to(region.x, region.y + y).segment.text)
+            out.append(strip.render(app.console))
+        if not out:
+            return True
+        cursor = screen.outer_size.clamp_offset(app.cursor_position)
+        out.append(move_to(*cursor).segment.text)
+        driver.write("".join(out))
+        return True
 
     def lines(self) -> list[str]:
         """Scrollback then screen, as text (search, save)."""
@@ -174,25 +300,33 @@ class TerminalView(Widget, can_focus=True):
         return None
 
     # -- drawing ------------------------------------------------------------------------
-    def _style(self, char: Any, cursor: bool) -> Style:
-        key = (char.fg, char.bg, char.bold, char.italics, char.underscore,
-               char.strikethrough, char.reverse, cursor)
+    def _segment(self, cells: list[Any], attrs: tuple[Any, ...], cursor: bool,
+                 base: Style) -> Segment:
+        """One run of cells with the same attributes (pyte's fg, bg, bold, italics,
+        underscore, strikethrough, reverse), over the widget's own style."""
+        key = (base, attrs, cursor)
         style = self._styles.get(key)
         if style is None:
-            style = Style(color=_colour(char.fg, None), bgcolor=_colour(char.bg, None),
-                          bold=char.bold or None, italic=char.italics or None,
-                          underline=char.underscore or None,
-                          strike=char.strikethrough or None,
-                          reverse=(char.reverse != cursor) or None)
+            if len(self._styles) > 4096:  # a guest cycling through colours
+                self._styles.clear()
+            fg, bg, bold, italics, underscore, strike, reverse = attrs
+            style = base + Style(color=_colour(fg, None), bgcolor=_colour(bg, None),
+                                 bold=bold or None, italic=italics or None,
+                                 underline=underscore or None, strike=strike or None,
+                                 reverse=(reverse != cursor) or None)
             self._styles[key] = style
-        return style
+        return Segment("".join([cell[0] for cell in cells]).translate(_CONTROLS), style)
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width
         term = self.term
         history = term.history
         back = min(self.back, len(history))
-        base = self.rich_style
+        base = self._base
+        if base is None:
+            # Walks every ancestor's styles (~0.1 ms), and refresh() drops Textual's own
+            # cache of it: kept here until the styles change (focus, theme).
+            base = self._base = self.rich_style
         if y < back:
             from tuivirt.ui.widgets.vt import cell_at
 
@@ -205,33 +339,32 @@ class TerminalView(Widget, can_focus=True):
             cell_of = term.buffer[row].__getitem__
         show_cursor = (self.has_focus and back == 0 and row == term.cursor.y
                        and not term.cursor.hidden)
+        columns = min(term.columns, width)
+        if row is None:
+            cells = [cell_of(x) for x in range(columns)]
+        else:
+            line = term.buffer[row]
+            cells = list(map(line.get, range(columns), repeat(line.default)))
+        cursor_x = term.cursor.x if show_cursor else -1
         segments: list[Segment] = []
-        text: list[str] = []
-        current: Style | None = None
-        skip = False
-        for x in range(min(term.columns, width)):
-            char = cell_of(x)
-            if skip and char.data == "":
-                skip = False
-                continue  # the right half of a wide character
-            skip = False
-            style = self._style(char, show_cursor and x == term.cursor.x)
-            if style is not current:
-                if text:
-                    segments.append(Segment("".join(text), base + current
-                                            if current else base))
-                text = []
-                current = style
-            cell = _printable(char.data)
-            if len(cell) > 1:
-                cell = cell[0]
-            text.append(cell)
-            skip = True
-        if text:
-            segments.append(Segment("".join(text), base + current if current else base))
+        x = 0
+        # Runs of cells with the same attributes become one segment each. The empty
+        # right half of a wide character adds no text; control characters become spaces.
+        for attrs, group in groupby(cells, _ATTRS):
+            run = list(group)
+            end = x + len(run)
+            if x <= cursor_x < end:
+                at = cursor_x - x
+                for part, cursor in ((run[:at], False), (run[at:at + 1], True),
+                                     (run[at + 1:], False)):
+                    if part:
+                        segments.append(self._segment(part, attrs, cursor, base))
+            else:
+                segments.append(self._segment(run, attrs, False, base))
+            x = end
         strip = Strip(segments).adjust_cell_length(width, base)
         if self.highlight and y < back:
-            plain = "".join(s.text for s in segments).lower()
+            plain = "".join(segment.text for segment in segments).lower()
             at = plain.find(self.highlight.lower())
             if at >= 0:
                 end = at + len(self.highlight)
@@ -267,6 +400,7 @@ class TerminalView(Widget, can_focus=True):
         data = key_bytes(event, DECCKM in self.term.mode)
         if data is not None:
             self._type(data)
+        self.arm()
 
     def _type(self, data: bytes) -> None:
         if self.back:
@@ -276,28 +410,95 @@ class TerminalView(Widget, can_focus=True):
         if self.send is not None:
             self.send(data)
 
+    def _paste_bytes(self, text: str) -> bytes:
+        text = text.replace("\r\n", "\r").replace("\n", "\r")
+        data = text.encode("utf-8", "surrogatepass")
+        bracketed = (2004 << 5) in self.term.mode
+        return b"\x1b[200~" + data + b"\x1b[201~" if bracketed else data
+
     def on_paste(self, event: events.Paste) -> None:
         event.stop()
-        text = event.text.replace("\r\n", "\r").replace("\n", "\r")
-        bracketed = (2004 << 5) in self.term.mode
-        data = text.encode("utf-8", "surrogatepass")
-        self._type(b"\x1b[200~" + data + b"\x1b[201~" if bracketed else data)
+        self._type(self._paste_bytes(event.text))
+        self.arm()
+
+    # -- keys straight from the input thread ----------------------------------------------
+    # A key otherwise crosses the app's queue, the priority bindings and the widget's
+    # queue before it is sent: ~0.9 ms of a keystroke's round trip. While armed, the
+    # driver's input thread gives keys and pastes to `take_input`, which sends their
+    # bytes at once, in the order typed. Anything it does not send itself (ctrl+], the
+    # scrollback keys, the app's priority keys, a click) disarms it first and goes the
+    # usual way, so what follows can never overtake it; the UI thread re-arms once that
+    # has been handled and the terminal still has focus.
+    def arm(self) -> None:
+        app: Any = self.app
+        if self.send_now is None or not self.has_focus or self.back \
+                or not hasattr(app, "key_sink"):
+            self.disarm()
+            return
+        skipped = GuestKeysFirst.SKIPPED_ACTIONS
+        self._pass_keys = frozenset(
+            key for key, active in app.active_bindings.items()
+            if active.binding.priority and active.binding.action not in skipped
+        ) | {LEAVE_KEY, "shift+pageup", "shift+pagedown"}
+        self._armed = True
+        app.key_sink = self
+
+    def disarm(self) -> None:
+        self._armed = False
+        app: Any = self.app
+        if getattr(app, "key_sink", None) is self:
+            app.key_sink = None
+
+    def take_input(self, event: Any) -> bool:
+        """(The input thread.) True if the event's bytes went to the guest."""
+        if not self._armed:
+            return False
+        data: bytes | None = None
+        if isinstance(event, events.Key):
+            if event.key not in self._pass_keys:
+                data = key_bytes(event, DECCKM in self.term.mode)
+        elif isinstance(event, events.Paste):
+            data = self._paste_bytes(event.text)
+        elif not isinstance(event, events.MouseEvent) or isinstance(event, events.MouseMove):
+            return False  # resize, focus in or out, hovering: nothing to order against
+        sent = False
+        if data is not None and self.has_focus and self.send_now is not None:
+            try:
+                sent = self.send_now(data)
+            except Exception:  # the usual path sends it again and reports the error
+                sent = False
+        if not sent:
+            self._armed = False
+        return sent
 
     def on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
         self.back = min(len(self.term.history), self.back + 3)
         self.refresh()
+        self.arm()
         event.stop()
 
     def on_mouse_scroll_down(self, event: events.MouseScrollDown) -> None:
         self.back = max(0, self.back - 3)
         self.refresh()
+        self.arm()
         event.stop()
 
+    def notify_style_update(self) -> None:
+        self._base = self._plain = None
+        super().notify_style_update()
+
     def on_focus(self) -> None:
+        self._base = self._plain = None
         self.refresh()
+        self.arm()
 
     def on_blur(self) -> None:
+        self._base = self._plain = None
+        self.disarm()
         self.refresh()
+
+    def on_unmount(self) -> None:
+        self.disarm()
 
 
 class GuestKeysFirst:
@@ -308,6 +509,12 @@ class GuestKeysFirst:
     which asks about unapplied changes, not the app's quit."""
 
     focused: Any
+    key_sink: TerminalView | None = None  # an armed terminal (see TerminalView.arm)
+    #: Priority actions skipped while a terminal has focus: their keys go to the guest.
+    SKIPPED_ACTIONS = frozenset({"quit", "command_palette"})
+
+    def get_driver_class(self) -> type[Any]:
+        return _console_driver(super().get_driver_class())  # type: ignore[misc]
 
     def _terminal_focused(self) -> bool:
         return isinstance(self.focused, TerminalView)
@@ -337,3 +544,80 @@ class GuestKeysFirst:
         if self._terminal_focused():
             return False
         return bool(super().escape_to_minimize)  # type: ignore[misc]
+
+
+DIRECT_WRITE = 2048  # bytes: frames this small skip the writer thread when it is idle
+
+
+class _CountingFile:
+    """The writer thread's file, counting its writes: the UI thread can then tell that
+    nothing is queued or half-written and write a small frame itself."""
+
+    def __init__(self, file: Any) -> None:
+        self.file = file
+        self.lock = threading.Lock()
+        self.written = 0  # incremented by the writer thread only
+
+    def write(self, text: str) -> None:
+        with self.lock:
+            self.file.write(text)
+        self.written += 1
+
+    def flush(self) -> None:
+        with self.lock:
+            self.file.flush()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.file, name)
+
+
+_DRIVERS: dict[type[Any], type[Any]] = {}
+
+
+def _console_driver(base: type[Any]) -> type[Any]:
+    """The platform's driver, with two shortcuts for a console's round trip.
+
+    - Input: keys and pastes go to an armed terminal (`TerminalView.take_input`) from
+      the input thread, before the app's queue (~0.9 ms a keystroke).
+    - Output: a small frame is written by the UI thread itself when the writer thread
+      has nothing queued or in hand, instead of handing it over (~0.45 ms: the writer
+      waited for the UI thread to let go of the GIL). A stalled terminal blocks the UI
+      thread either way: Textual's writer queue holds 30 frames.
+    """
+    driver = _DRIVERS.get(base)
+    if driver is None:
+        class ConsoleDriver(base):  # type: ignore[misc]
+            _out: _CountingFile | None = None
+            _queued = 0
+
+            def process_message(self, message: Any) -> None:
+                sink = getattr(self._app, "key_sink", None)
+                if sink is not None and sink.take_input(message):
+                    return
+                super().process_message(message)
+
+            def start_application_mode(self) -> None:
+                file = getattr(self, "_file", None)  # LinuxDriver's output
+                if file is not None:
+                    self._out = _CountingFile(file)
+                    self._file = self._out
+                super().start_application_mode()
+
+            def write(self, data: str) -> None:
+                out = self._out
+                if (out is not None and len(data) <= DIRECT_WRITE
+                        and out.written == self._queued
+                        and out.lock.acquire(blocking=False)):
+                    try:
+                        out.file.write(data)
+                        out.file.flush()
+                        return
+                    except OSError:
+                        pass  # the writer thread meets it too, and Textual handles it
+                    finally:
+                        out.lock.release()
+                self._queued += 1
+                super().write(data)
+
+        driver = _DRIVERS[base] = ConsoleDriver
+    return driver
