@@ -7,6 +7,7 @@ import os
 import pty
 import re
 import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -284,3 +285,120 @@ async def test_read_only_host_refuses_a_console(lab: Lab, state_home: Path) -> N
                                               for p in app.main.consoles()), timeout=30)
         pane = app.main.consoles()[0]
         assert "read-only" in pane.detail and pane.transport is None
+
+
+# -- on a real terminal --------------------------------------------------------------------
+# What the pilot cannot show: keys read by the driver's input thread (they go straight to
+# the guest while a console has focus) and echoes written straight to the terminal.
+class UserTerminal:
+    """tuivirt on a pseudo-terminal; what it draws, as the user's terminal shows it."""
+
+    def __init__(self, argv: list[str], cols: int = 120, rows: int = 40) -> None:
+        import fcntl
+        import struct
+        import termios
+        import threading
+
+        import pyte
+
+        master, slave = pty.openpty()
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "tuivirt", *argv], stdin=slave, stdout=slave,
+            stderr=slave, start_new_session=True,
+            env={**os.environ, "TERM": "xterm-256color"})
+        os.close(slave)
+        self.master = master
+        self.screen = pyte.Screen(cols, rows)
+        self.stream = pyte.ByteStream(self.screen)
+        self.lock = threading.Lock()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        while True:
+            try:
+                data = os.read(self.master, 65536)
+            except OSError:
+                return
+            if not data:
+                return
+            with self.lock:
+                self.stream.feed(data)
+
+    def lines(self) -> list[str]:
+        with self.lock:
+            return [line.rstrip() for line in self.screen.display]
+
+    def wait(self, predicate: Callable[[list[str]], bool], timeout: float = 60) -> bool:
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if predicate(self.lines()):
+                return True
+            time.sleep(0.05)
+        return predicate(self.lines())
+
+    def type(self, data: bytes) -> None:
+        os.write(self.master, data)
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        os.close(self.master)
+
+
+def _shows(text: str) -> Callable[[list[str]], bool]:
+    return lambda lines: any(text in line for line in lines)
+
+
+def test_incident_mode_on_a_real_terminal(lab_config: Path,
+                                          running_vm: Callable[[str], str]) -> None:
+    name = running_vm("local")
+    term = UserTerminal(["--config", str(lab_config), "console", f"local/{name}"])
+    try:
+        assert term.wait(_shows("connected"), 30), "\n".join(term.lines())
+        end = time.monotonic() + 120
+        while not term.wait(_shows(PROMPT), 3) and time.monotonic() < end:
+            term.type(b"\r")  # the guest may still be booting
+        # One write, as a paste or a fast typist: every key reaches the guest, in order,
+        # and the command and its output are drawn where the guest put them.
+        term.type(b"echo pty-$((6 * 7))-ok\r")
+        assert term.wait(lambda lines: "pty-42-ok" in [line.strip() for line in lines],
+                         30), "\n".join(term.lines())
+        assert term.wait(_shows(f"{PROMPT} echo pty-$((6 * 7))-ok"), 5), \
+            "\n".join(term.lines())
+        term.type(b"\x1d")  # ctrl+]: leaves, as virsh console does
+        assert term.proc.wait(15) == 0
+    finally:
+        term.close()
+
+
+def test_keys_after_ctrl_bracket_go_to_the_table_not_the_guest(
+        lab_config: Path, running_vm: Callable[[str], str]) -> None:
+    name = running_vm("local")
+    term = UserTerminal(["--config", str(lab_config)], cols=140, rows=45)
+    try:
+        assert term.wait(_shows(name), 60), "\n".join(term.lines())
+        # `/`, the filter and enter in one write: the filter box has them all.
+        term.type(f"/{name}\r".encode())
+        assert term.wait(_shows(f"filter: {name}"), 10), "\n".join(term.lines())
+        term.type(b"c")
+        assert term.wait(_shows("connected"), 30), "\n".join(term.lines())
+        end = time.monotonic() + 120
+        while not term.wait(_shows(PROMPT), 3) and time.monotonic() < end:
+            term.type(b"\r")
+        term.type(b"echo before-$((2 + 3))\r")
+        assert term.wait(lambda lines: "before-5" in [line.strip() for line in lines], 30)
+        # ctrl+] and the keys after it in one read: the table has them, not the guest.
+        term.type(b"\x1d/zz-not-a-guest")
+        assert term.wait(_shows("zz-not-a-guest"), 10), "\n".join(term.lines())
+        time.sleep(1)
+        guest_lines = [line for line in term.lines() if PROMPT in line]
+        assert guest_lines, "\n".join(term.lines())
+        assert not any("zz" in line for line in guest_lines), "\n".join(term.lines())
+    finally:
+        term.close()

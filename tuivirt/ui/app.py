@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from textual import on
+from textual.actions import SkipAction
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal
@@ -34,7 +35,7 @@ from tuivirt.ui.screens.confirm import ConfirmScreen
 from tuivirt.ui.screens.help import HelpScreen
 from tuivirt.ui.widgets.footer import KeyFooter
 from tuivirt.ui.widgets.guest_table import SORT_KEYS, GuestTable
-from tuivirt.ui.widgets.terminal import GuestKeysFirst
+from tuivirt.ui.widgets.terminal import LEAVE_KEY, GuestKeysFirst, TerminalView
 
 if TYPE_CHECKING:
     from textual.widgets import TabbedContent
@@ -133,7 +134,9 @@ class MainScreen(EditorHost):
     """The table, the host panel, the filter, a status line, and the editor pane."""
 
     BINDINGS = [
-        Binding("slash", "filter", "Filter"),
+        # priority: acted on before the keys typed after it are passed on (see
+        # action_filter); skipped when the table does not have focus.
+        Binding("slash", "filter", "Filter", priority=True),
         Binding("escape", "clear_filter", "Clear filter", show=False),
         Binding("space", "mark", "Mark"),
         Binding("u", "clear_marks", "Unmark all", show=False),
@@ -237,10 +240,13 @@ class MainScreen(EditorHost):
 
     # -- filter -------------------------------------------------------------------------
     def action_filter(self) -> None:
+        if self.focused is not self.table:
+            raise SkipAction()  # a `/` for the filter box, the editor or a console
         box = self.query_one("#filter", Input)
         box.display = True
-        # Synchronously: Widget.focus() defers, and keys typed right after `/` (a fast
-        # typist, a paste) would reach the table's bindings instead of the filter.
+        # Synchronously, and as a priority binding: keys typed right after `/` (a fast
+        # typist, a paste) were passed to the table before a non-priority binding ran,
+        # and were lost.
         self.set_focus(box)
 
     def action_clear_filter(self) -> None:
@@ -581,6 +587,7 @@ class TuivirtApp(GuestKeysFirst, App[int]):
     TITLE = "tuivirt"
     CSS_PATH = "app.tcss"
     ENABLE_COMMAND_PALETTE = True
+    BINDINGS = [Binding(LEAVE_KEY, "leave_terminal", show=False, priority=True)]
 
     def __init__(self, config: Config, *, fleet: Fleet | None = None,
                  start_sessions: bool = True, clock: Callable[[], float] = time.time,
@@ -597,6 +604,9 @@ class TuivirtApp(GuestKeysFirst, App[int]):
             self.register_theme(theme)
         self.theme = config.theme if config.theme in self.available_themes else "tuivirt-dark"
         self.first_rows_at: float | None = None  # for the startup benchmark
+
+    def leave_terminal(self, terminal: TerminalView) -> None:
+        self.main.set_focus(self.main.table)  # now: Widget.focus() would defer it
 
     def get_default_screen(self) -> MainScreen:
         return MainScreen(self.config, self.clock)

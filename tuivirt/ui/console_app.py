@@ -9,7 +9,7 @@ from tuivirt.config import Config
 from tuivirt.model import Guest
 from tuivirt.session import Fleet
 from tuivirt.ui.widgets.console import ConsolePane
-from tuivirt.ui.widgets.terminal import GuestKeysFirst
+from tuivirt.ui.widgets.terminal import LEAVE_KEY, GuestKeysFirst, TerminalView
 
 
 class ConsoleApp(GuestKeysFirst, App[int]):
@@ -17,7 +17,8 @@ class ConsoleApp(GuestKeysFirst, App[int]):
 
     TITLE = "tuivirt console"
     # priority: the terminal takes every other key (F5 is not sent to the guest here)
-    BINDINGS = [Binding("f5", "reconnect", "Reconnect", show=False, priority=True)]
+    BINDINGS = [Binding("f5", "reconnect", "Reconnect", show=False, priority=True),
+                Binding(LEAVE_KEY, "leave_terminal", show=False, priority=True)]
     CSS = "ConsolePane { height: 1fr; }"
 
     def __init__(self, config: Config, fleet: Fleet, guest: Guest, address: str, *,
@@ -33,6 +34,9 @@ class ConsoleApp(GuestKeysFirst, App[int]):
 
     def on_mount(self) -> None:
         self.pane.terminal.focus()
+
+    def leave_terminal(self, terminal: TerminalView) -> None:
+        self.on_console_pane_leave()
 
     def on_console_pane_leave(self) -> None:
         self.pane.close()

@@ -513,6 +513,20 @@ class GuestKeysFirst:
     #: Priority actions skipped while a terminal has focus: their keys go to the guest.
     SKIPPED_ACTIONS = frozenset({"quit", "command_palette"})
 
+    def action_leave_terminal(self) -> None:
+        """ctrl+] out of a focused terminal, as a priority binding: handled before any key
+        behind it is passed on, so those keys (typed fast, or in one paste) go where the
+        focus is next, not to the guest."""
+        terminal = self.focused
+        if not isinstance(terminal, TerminalView):
+            raise SkipAction()
+        terminal.disarm()
+        self.leave_terminal(terminal)
+
+    def leave_terminal(self, terminal: TerminalView) -> None:
+        """Move the focus away from `terminal` now (synchronously)."""
+        terminal.post_message(TerminalView.Leave())
+
     def get_driver_class(self) -> type[Any]:
         return _console_driver(super().get_driver_class())  # type: ignore[misc]
 
