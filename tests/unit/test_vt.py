@@ -79,3 +79,56 @@ def test_lines_scrolled_inside_a_region_stay_out_of_the_scrollback() -> None:
     assert len(screen.history) == 0
     stream.feed(b"\x1b[r\x1b[6;1H" + b"shell\r\n" * 3)
     assert len(screen.history) == 3
+
+
+def rows(screen: pyte.Screen) -> list[str]:
+    return ["".join(screen.buffer[y][x].data for x in range(screen.columns)).rstrip()
+            for y in range(screen.lines)]
+
+
+def everything(screen: pyte.Screen) -> list[str]:
+    """The scrollback then the screen, trailing blank rows left out."""
+    out = ["".join(cell_at(line, x).data for x in range(screen.columns)).rstrip()
+           for line in screen.history] + rows(screen)
+    while out and not out[-1]:
+        out.pop()
+    return out
+
+
+def test_a_shorter_screen_keeps_what_is_above_the_cursor() -> None:
+    # A prompt at the top of a cleared screen: the pane's search box opens (two rows
+    # fewer); pyte alone deleted the prompt.
+    screen, stream = make_screen(20, 6, 100)
+    stream.feed(b"\x1b[2J\x1b[H\x1b[1mtiny# \x1b[0m")
+    screen.resize(lines=4)
+    assert rows(screen)[0] == "tiny#" and screen.buffer[0][0].bold
+    assert (screen.cursor.y, screen.cursor.x, len(screen.history)) == (0, 6, 0)
+
+
+def test_shrinking_under_a_full_screen_scrolls_into_the_scrollback_and_back() -> None:
+    screen, stream = make_screen(20, 6, 100)
+    stream.feed(b"".join(b"\x1b[3%dmrow-%d\x1b[0m\r\n" % (i % 8, i) for i in range(12))
+                + b"tiny# ls")
+    before = everything(screen)
+    screen.resize(lines=4)
+    assert everything(screen) == before  # nothing lost: the top rows went to the scrollback
+    assert rows(screen) == ["row-9", "row-10", "row-11", "tiny# ls"]
+    assert (screen.cursor.y, screen.cursor.x) == (3, 8)
+    stream.feed(b"x\r\n$ ")  # the guest goes on where the cursor is
+    assert rows(screen)[-2:] == ["tiny# lsx", "$"]
+    screen.resize(lines=8)  # taller: lines come back from the scrollback
+    assert everything(screen)[-3:] == ["row-11", "tiny# lsx", "$"]
+    assert rows(screen)[0] == "row-6" and screen.cursor.y == 7
+    screen.resize(lines=6)
+    screen.resize(lines=8)
+    assert rows(screen)[0] == "row-6"
+
+
+def test_shrink_then_grow_gives_the_same_screen_back() -> None:
+    screen, stream = make_screen(20, 6, 100)
+    stream.feed(b"".join(b"\x1b[4%dmline %d\x1b[0m\r\n" % (i % 8, i) for i in range(9))
+                + b"\x1b[1;32mok\x1b[0m")
+    before, cursor = cells(screen), (screen.cursor.x, screen.cursor.y)
+    screen.resize(lines=3)
+    screen.resize(lines=6)
+    assert cells(screen) == before and (screen.cursor.x, screen.cursor.y) == cursor

@@ -5,10 +5,11 @@ pyte's own HistoryScreen wraps every attribute access in a Python-level
 `draw` builds each cell with `namedtuple._replace`. `GuestScreen` keeps pyte's parser and
 escape handling, with:
 
-- scrollback of its own: lines scrolled off the top of the screen are kept as plain
-  tuples of shared cells (`(default, cell, cell, ...)`, trailing blanks dropped): ~1 KB
-  a line at 120 columns instead of a dict of 120 namedtuples, and one object per line
-  for the cyclic collector (a full scrollback adds ~6 ms to a full collection);
+- scrollback of its own: lines scrolled off the top of the screen are kept as strings
+  (characters and one style code per cell, see `compact`): ~3 bytes a cell instead of a
+  dict of namedtuples, and nothing for the cyclic collector to walk;
+- a resize that loses nothing (pyte drops the top lines whenever the screen gets
+  shorter, even blank space below the cursor): see `resize`;
 - a fast `draw` for printable ASCII runs (most console output): cells come from a
   per-attributes cache and a line is filled with one `dict.update`. Anything else
   (wide or combining characters, insert mode, no autowrap) goes through pyte's `draw`.
@@ -24,7 +25,7 @@ from typing import Any
 
 import pyte
 from pyte import modes
-from pyte.screens import Margins
+from pyte.screens import Margins, StaticDefaultDict
 
 HistoryLine = str | tuple[Any, ...]  # see `compact`
 
@@ -142,6 +143,51 @@ class GuestScreen(pyte.Screen):
         super().erase_in_display(how, *args, **kwargs)
         if how == 3:  # "clear the scrollback too"
             self.history.clear()
+
+    def resize(self, lines: int | None = None, columns: int | None = None) -> None:
+        """A new size, as xterm does it: nothing the guest drew is lost.
+
+        Shorter: rows below the cursor go first; rows above it only as far as the cursor
+        must stay on screen, and those go into the scrollback. Taller: lines come back
+        from the scrollback above what is there. (A console pane gets shorter when its
+        search box opens: pyte's own resize deleted that many lines from the top.)
+        """
+        lines = lines or self.lines
+        columns = columns or self.columns
+        if lines == self.lines and columns == self.columns:
+            return
+        if lines != self.lines:
+            self._fit_rows(lines)
+        if columns < self.columns:
+            for line in self.buffer.values():
+                for x in range(columns, self.columns):
+                    line.pop(x, None)
+        self.lines, self.columns = lines, columns
+        self.dirty.update(range(lines))
+        self.set_margins()
+
+    def _fit_rows(self, lines: int) -> None:
+        cursor, buffer = self.cursor, self.buffer
+        if lines < self.lines:
+            shift = max(0, cursor.y + 1 - lines)  # rows that leave at the top
+            for y in range(shift):
+                self.history.append(compact(buffer[y], self.columns))
+        else:
+            shift = -min(lines - self.lines, len(self.history))  # rows that come back
+        rows = {y - shift: row for y, row in buffer.items()
+                if y < self.lines and 0 <= y - shift < lines}
+        for y in range(-shift - 1, -1, -1):
+            rows[y] = self._row(self.history.pop())
+        buffer.clear()
+        buffer.update(rows)
+        cursor.y = max(0, min(lines - 1, cursor.y - shift))
+
+    def _row(self, line: HistoryLine) -> Any:
+        """A history line as a screen line again."""
+        width = len(line) - 1 if isinstance(line, tuple) else (len(line) - 1) // 2
+        row: StaticDefaultDict[int, Any] = StaticDefaultDict(cell_at(line, width))
+        row.update((x, cell_at(line, x)) for x in range(min(width, self.columns)))
+        return row
 
     # -- text -----------------------------------------------------------------------------
     def draw(self, data: str) -> None:
