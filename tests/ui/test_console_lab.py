@@ -189,6 +189,68 @@ async def test_docker_console_with_and_without_a_tty(lab: Lab, state_home: Path,
         assert await until(pilot, lambda: len(app.main.consoles()) == 1)
 
 
+def visible_text(pane: ConsolePane) -> str:
+    """What the user sees in the terminal view now (scrolled back or not)."""
+    view = pane.terminal
+    return "\n".join(view.render_line(y).text for y in range(view.size.height))
+
+
+async def test_scrollback_search_save_zoom_and_resize(lab: Lab, state_home: Path,
+                                                      tty_container: str,
+                                                      tmp_path: Path) -> None:
+    app = make_app(lab)
+    async with app.run_test(size=(140, 45)) as pilot:
+        pane = await open_first_console(pilot, tty_container)
+        await run_command(pilot, pane, 'i=1; while [ $i -le 300 ]; do echo "row-$i."; '
+                          'i=$((i + 1)); done; echo "end-$((150 * 2))"', "end-300")
+        assert "row-12." not in visible_text(pane)  # long scrolled away
+
+        # F3 searches the scrollback (case-insensitive) and shows the line; esc returns.
+        await pilot.press("ctrl+right_square_bracket", "f3", *"ROW-12.", "enter")
+        assert await until(pilot, lambda: "row-12." in visible_text(pane))
+        assert pane.terminal.back > 0
+        await pilot.press("escape")
+        assert await until(pilot, lambda: "end-300" in visible_text(pane))
+        assert app.focused is pane.terminal
+        await pilot.press("ctrl+right_square_bracket", "f3", *"no-such-row", "enter")
+        assert await until(pilot, lambda: any("not found" in str(n.message)
+                                              for n in app._notifications))
+        await pilot.press("escape")
+
+        # F4 saves the whole scrollback to the file the user names, in order.
+        target = tmp_path / "saved" / "console.log"
+        await pilot.press("ctrl+right_square_bracket", "f4")
+        await until(pilot, lambda: app.screen.query("#f-path"))
+        field = app.screen.query_one("#f-path")
+        field.value = str(target)  # type: ignore[attr-defined]
+        await pilot.press("enter")
+        assert await until(pilot, lambda: target.exists())
+        rows = [line for line in target.read_text().splitlines() if line.startswith("row-")]
+        assert rows == [f"row-{i}." for i in range(1, 301)]
+
+        # F2 maximises the console (the table hidden) and gives it the keys; ctrl+] gives
+        # the table back, shown again.
+        table = app.main.table
+        await pilot.press("ctrl+right_square_bracket", "f2")
+        assert await until(pilot, lambda: app.screen.maximized is pane)
+        assert app.focused is pane.terminal and not table.region.height
+        await run_command(pilot, pane, "echo zoomed-$((3 + 3))", "zoomed-6")
+        await pilot.press("ctrl+right_square_bracket")
+        assert await until(pilot, lambda: app.screen.maximized is None
+                           and table.region.height > 0)
+        assert app.focused is table
+
+        # +/- resize the pane below the table.
+        tabs = app.main.console_tabs()
+        assert tabs is not None
+        before = tabs.size.height
+        await pilot.press("plus", "plus")
+        assert await until(pilot, lambda: tabs.size.height == before + 8)
+        await pilot.press("minus")
+        assert await until(pilot, lambda: tabs.size.height == before + 4)
+        assert pane.state == "connected"
+
+
 async def test_ssh_fallback_and_incident_mode(lab: Lab, state_home: Path,
                                              running_vm: Callable[[str], str]) -> None:
     name = running_vm("hostb")

@@ -445,7 +445,13 @@ class MainScreen(EditorHost):
         pane.terminal.focus()
 
     def on_console_pane_leave(self) -> None:
-        self.table.focus()
+        self.give_table_back()
+
+    def give_table_back(self) -> None:
+        """ctrl+] from a console: the table has the keys, and is shown if maximised away."""
+        if self.maximized is not None:
+            self.minimize()
+        self.set_focus(self.table)  # now: Widget.focus() would defer it
 
     def _with_console(self, what: str) -> ConsolePane | None:
         pane = self.active_console()
@@ -515,7 +521,7 @@ class MainScreen(EditorHost):
         tabs = self.console_tabs()
         if tabs is None or not tabs.display:
             return
-        height = tabs.size.height + step
+        height = tabs.outer_size.height + step  # its border too: 4 rows a press, not 3
         tabs.styles.height = max(6, min(self.size.height - 6, height))
 
     def action_networks(self) -> None:
@@ -606,7 +612,7 @@ class TuivirtApp(GuestKeysFirst, App[int]):
         self.first_rows_at: float | None = None  # for the startup benchmark
 
     def leave_terminal(self, terminal: TerminalView) -> None:
-        self.main.set_focus(self.main.table)  # now: Widget.focus() would defer it
+        self.main.give_table_back()
 
     def get_default_screen(self) -> MainScreen:
         return MainScreen(self.config, self.clock)

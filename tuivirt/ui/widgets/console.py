@@ -52,6 +52,8 @@ def calm_gc() -> None:
 class ConsolePane(Vertical):
     """Header (guest, transport, state), the terminal, and a scrollback search box."""
 
+    ALLOW_MAXIMIZE = True  # f2 (a container: Textual would only maximise focusable ones)
+
     DEFAULT_CSS = """
     ConsolePane { height: 1fr; }
     ConsolePane #con-header { height: 1; padding: 0 1; background: $primary 30%; }
