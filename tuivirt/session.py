@@ -239,7 +239,18 @@ class HostSession:
         self._thread.start()
 
     def _lost(self, generation: int, reason: str) -> None:
-        self._events.put((generation, "lost", reason))
+        if self.live:
+            self._events.put((generation, "lost", reason))
+        elif generation == self._generation and self.reachable:
+            # No background session serves events (`tuivirt console`): say it now; the
+            # next call reconnects (ensure_connected). No lock: this runs on the SSH
+            # loop's thread, which a connect holding the lock may be waiting for.
+            self._set_state(HostState.LOST, reason)
+
+    def ensure_connected(self) -> None:
+        """Without a background session, reconnect a lost host before the next call."""
+        if not self.live and not self.reachable:
+            self.connect()
 
     def _watch_docker(self, docker: DockerEndpoint, generation: int) -> None:
         try:

@@ -18,6 +18,7 @@ import pytest
 
 from tests.conftest import Lab, run_cli
 from tests.ui.test_pilot_lab import make_app, ready, until
+from tuivirt.backends.libvirt import ensure_event_loop
 from tuivirt.config import parse_config
 from tuivirt.model import GuestState
 from tuivirt.session import Fleet
@@ -268,6 +269,35 @@ async def test_ssh_fallback_and_incident_mode(lab: Lab, state_home: Path,
             await run_command(pilot, pane, "echo via-$((3 * 3))", "via-9")
             await pilot.press("ctrl+right_square_bracket")  # leaves, as virsh console does
             assert await until(pilot, lambda: app.return_code is not None)
+    finally:
+        fleet.close()
+
+
+async def test_incident_mode_says_when_its_host_is_lost_and_comes_back(
+        lab: Lab, state_home: Path, running_vm: Callable[[str], str]) -> None:
+    name = running_vm("hostb")
+    ensure_event_loop()  # as `tuivirt console` does: the stream is read on it
+    config = parse_config(lab.config_text(), "lab.toml")
+    fleet = Fleet(config)  # one console, no live fleet behind it
+    try:
+        assert not fleet.connect(["hostb"])
+        guest = next(g for g in fleet.inventory.guests("hostb") if g.name == name)
+        app = ConsoleApp(config, fleet, guest, f"hostb/{name}")
+        async with app.run_test(size=(100, 30)) as pilot:
+            pane = app.pane
+            assert await until(pilot, lambda: PROMPT in screen_text(pane), timeout=90)
+            subprocess.run(["ip", "link", "set", "tvlab0", "down"], check=True)
+            try:
+                assert await until(pilot, lambda: pane.state == "disconnected", timeout=90)
+                assert "hostb lost" in pane.detail
+                await pilot.press(*"typed while lost")  # says so; nothing hangs
+                assert app.is_running
+            finally:
+                subprocess.run(["ip", "link", "set", "tvlab0", "up"], check=True)
+            assert await until(pilot, lambda: pane.state == "connected", timeout=120), \
+                pane.detail
+            await pilot.press("ctrl+u")
+            await run_command(pilot, pane, "echo back-$((4 * 4))", "back-16", timeout=90)
     finally:
         fleet.close()
 

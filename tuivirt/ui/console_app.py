@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from textual.app import App, ComposeResult
 from textual.binding import Binding
+from textual.message import Message
 
 from tuivirt.config import Config
-from tuivirt.model import Guest
-from tuivirt.session import Fleet
+from tuivirt.model import Guest, HostState
+from tuivirt.session import Fleet, HostSession
 from tuivirt.ui.widgets.console import ConsolePane
 from tuivirt.ui.widgets.terminal import LEAVE_KEY, GuestKeysFirst, TerminalView
 
@@ -29,11 +30,27 @@ class ConsoleApp(GuestKeysFirst, App[int]):
         self.pane = ConsolePane(fleet, guest, address, via=via,
                                 leave_hint="ctrl+] quits · F5 reconnects")
 
+    class HostLost(Message):
+        def __init__(self, reason: str) -> None:
+            super().__init__()
+            self.reason = reason
+
     def compose(self) -> ComposeResult:
         yield self.pane
 
     def on_mount(self) -> None:
         self.pane.terminal.focus()
+        # No live fleet here: the session reports a lost host (SSH keepalive) itself.
+        self.fleet.session(self.pane.guest.host).on_state = self._session_state
+
+    def _session_state(self, session: HostSession) -> None:
+        """(Any thread.) A stream over a dead SSH link may never end by itself."""
+        if session.state == HostState.LOST:
+            self.post_message(self.HostLost(session.reason))
+
+    def on_console_app_host_lost(self, message: HostLost) -> None:
+        if self.pane.transport is not None:
+            self.pane.host_lost(message.reason)
 
     def leave_terminal(self, terminal: TerminalView) -> None:
         self.on_console_pane_leave()

@@ -310,7 +310,9 @@ class ConsolePane(Vertical):
     def _lookup(self) -> None:
         call = self.app.call_from_thread
         try:
-            fresh = self.fleet.session(self.guest.host).lookup(self.guest)
+            session = self.fleet.session(self.guest.host)
+            session.ensure_connected()  # `tuivirt console` after its host was lost
+            fresh = session.lookup(self.guest)
         except TuivirtError as exc:
             call(self._checked, None, f"waiting: {getattr(exc, 'message', exc)}")
             return
