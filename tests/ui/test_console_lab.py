@@ -485,6 +485,11 @@ def test_keys_after_ctrl_bracket_go_to_the_table_not_the_guest(
             term.type(b"\r")
         term.type(b"echo before-$((2 + 3))\r")
         assert term.wait(lambda lines: "before-5" in [line.strip() for line in lines], 30)
+        # ctrl+], `c` and a command in one read: the table has `c`, the guest the rest
+        # (the table's own keys, s, r, D..., would have acted on the guest).
+        term.type(b"\x1dcecho again-$((3 + 4))\r")
+        assert term.wait(lambda lines: "again-7" in [line.strip() for line in lines], 30), \
+            "\n".join(term.lines())
         # ctrl+] and the keys after it in one read: the table has them, not the guest.
         term.type(b"\x1d/zz-not-a-guest")
         assert term.wait(_shows("zz-not-a-guest"), 10), "\n".join(term.lines())
@@ -492,5 +497,20 @@ def test_keys_after_ctrl_bracket_go_to_the_table_not_the_guest(
         guest_lines = [line for line in term.lines() if PROMPT in line]
         assert guest_lines, "\n".join(term.lines())
         assert not any("zz" in line for line in guest_lines), "\n".join(term.lines())
+    finally:
+        term.close()
+
+
+def test_keys_typed_while_a_console_opens_reach_the_guest(
+        lab_config: Path, tty_container: str) -> None:
+    term = UserTerminal(["--config", str(lab_config)], cols=140, rows=45)
+    try:
+        assert term.wait(_shows(tty_container), 60), "\n".join(term.lines())
+        term.type(f"/{tty_container}\r".encode())
+        assert term.wait(_shows(f"filter: {tty_container}"), 10), "\n".join(term.lines())
+        # `c` and a command at once, before the console has even opened: kept, then sent.
+        term.type(b"cecho ahead-$((5 + 6))\r")
+        assert term.wait(lambda lines: "ahead-11" in [line.strip() for line in lines], 30), \
+            "\n".join(term.lines())
     finally:
         term.close()

@@ -150,7 +150,7 @@ class MainScreen(EditorHost):
         Binding("E", "edit(True)", "$EDITOR", show=False),
         Binding("C", "clone", "Clone", show=False),
         Binding("N", "networks", "Networks"),
-        Binding("c", "console", "Console"),
+        Binding("c", "console", "Console", priority=True),  # as `/`: see action_console
         Binding("f2", "console_zoom", "Zoom console", show=False),
         Binding("f3", "console_search", "Search console", show=False),
         Binding("f4", "console_save", "Save console", show=False),
@@ -416,7 +416,14 @@ class MainScreen(EditorHost):
         return found.first() if found else None
 
     async def action_console(self) -> None:
-        """`c`: the guest's console in a tab below the table (or back to its tab)."""
+        """`c`: the guest's console in a tab below the table (or back to its tab).
+
+        A priority binding, skipped unless the table has focus: a plain one runs while
+        the keys typed behind `c` are already on their way to the table, where s, r,
+        D... are actions on the guest under the cursor.
+        """
+        if self.focused is not self.table:
+            raise SkipAction()
         from textual.widgets import TabbedContent, TabPane
 
         from tuivirt.ui.widgets.console import ConsolePane
@@ -431,7 +438,7 @@ class MainScreen(EditorHost):
                 tab = pane.parent
                 if tabs is not None and isinstance(tab, TabPane) and tab.id:
                     tabs.active = tab.id
-                pane.terminal.focus()
+                self.set_focus(pane.terminal)  # now: keys typed behind `c` are the guest's
                 return
         address = self.fleet.inventory.addresses([guest])[guest.key]
         self._console_serial += 1
@@ -442,7 +449,8 @@ class MainScreen(EditorHost):
             await self.mount(tabs, after=self.query_one("#body"))
         await tabs.add_pane(TabPane(address, pane, id=tab_id))
         tabs.active = tab_id
-        pane.terminal.focus()
+        self.set_focus(pane.terminal)  # now: Widget.focus() would let the table have the
+        # keys typed behind `c` (s, r, D... are actions there); they are the guest's
 
     def on_console_pane_leave(self) -> None:
         self.give_table_back()

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 FEED_SLICE = 0.020  # s of terminal emulation per turn, then a frame: gaps stay under 100 ms
 FEED_CHUNK = 2048  # pyte (our fast screen) takes ~1-2 ms per 2 KB of text
 RECONNECT_EVERY = 1.0
+TYPE_AHEAD = 4096  # bytes typed while a console opens, kept and sent once it has
 
 
 _gc_calmed = False
@@ -95,6 +96,7 @@ class ConsolePane(Vertical):
         self._opening = False
         self._failures = 0  # opens in a row that failed: retries slow down
         self._next_try = 0.0
+        self._typed_ahead = bytearray()  # keys typed while the console opens
 
     def compose(self) -> ComposeResult:
         yield Static(id="con-header")
@@ -188,6 +190,15 @@ class ConsolePane(Vertical):
         if self.guest.kind != "docker":
             # A serial console shows nothing until the guest writes: ask for a prompt.
             self.send(b"\r")
+        if self._typed_ahead:  # what the user typed while it opened, as virsh keeps it
+            typed, self._typed_ahead = bytes(self._typed_ahead), bytearray()
+            self.send(typed)
+
+    def _drop_typed_ahead(self) -> None:
+        if self._typed_ahead:
+            self.notify(f"{self.address}: {len(self._typed_ahead)} bytes typed while the "
+                        "console opened were not sent", severity="warning", timeout=6)
+            self._typed_ahead = bytearray()
 
     def _busy(self, message: str, buffer: ConsoleBuffer) -> None:
         from tuivirt.ui.screens.confirm import ConfirmScreen
@@ -196,6 +207,7 @@ class ConsolePane(Vertical):
         if buffer is not self.buffer or self.user_closed:
             return
         self.buffer = None
+        self._drop_typed_ahead()
         self.state, self.detail = "busy", "another client holds this console"
         self.update_header()
 
@@ -218,6 +230,7 @@ class ConsolePane(Vertical):
         if buffer is not self.buffer:
             return
         self.buffer = None
+        self._drop_typed_ahead()
         self.state, self.detail = "refused", reason
         self._stop_retry()
         self.update_header()
@@ -228,6 +241,7 @@ class ConsolePane(Vertical):
         if buffer is not self.buffer or self.user_closed:
             return
         self.buffer = None
+        self._drop_typed_ahead()
         self._failures += 1
         # A cause that lasts (no serial device, a read-only connection) is asked less
         # and less often: 1, 2, 4... up to 30 s.
@@ -345,7 +359,10 @@ class ConsolePane(Vertical):
     def send(self, data: bytes) -> None:
         transport = self.transport
         if transport is None:
-            self.notify(f"{self.address}: console {self.state}", severity="warning",
+            if self.state == "connecting" and len(self._typed_ahead) + len(data) <= TYPE_AHEAD:
+                self._typed_ahead += data  # sent once it opens
+                return
+            self.notify(f"{self.address}: console {self.state}, not sent", severity="warning",
                         timeout=2)
             return
         try:

@@ -510,8 +510,9 @@ class GuestKeysFirst:
 
     focused: Any
     key_sink: TerminalView | None = None  # an armed terminal (see TerminalView.arm)
-    #: Priority actions skipped while a terminal has focus: their keys go to the guest.
-    SKIPPED_ACTIONS = frozenset({"quit", "command_palette"})
+    #: Priority actions skipped while a terminal has focus: their keys go to the guest
+    #: (straight from the input thread, see TerminalView.arm).
+    SKIPPED_ACTIONS = frozenset({"quit", "command_palette", "filter", "console"})
 
     def action_leave_terminal(self) -> None:
         """ctrl+] out of a focused terminal, as a priority binding: handled before any key
