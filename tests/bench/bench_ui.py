@@ -14,17 +14,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import fcntl
-import os
-import pty
 import re
 import statistics
-import struct
 import subprocess
 import sys
 import tempfile
-import termios
-import threading
 import time
 from pathlib import Path
 
@@ -32,87 +26,45 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 from tests.bench.common import make_test_node, report  # noqa: E402
 from tests.conftest import Lab, _lab_env  # noqa: E402
+from tests.ptyrun import PtyRun  # noqa: E402
 
-TICK = os.sysconf("SC_CLK_TCK")
 
-
-class Terminal:
-    """tuivirt on a pseudo-terminal of 160x45, its output read as it is written.
-
-    A pty rather than polling tmux: capture-pane spawns a process per poll, and on two
-    cores that polling itself slowed the app it measured.
-    """
+class Terminal(PtyRun):
+    """tuivirt on a pseudo-terminal of 160x45, its output read as it is written."""
 
     def __init__(self, tree: Path, config: Path, name: str) -> None:
         self.name = name
-        master, slave = pty.openpty()
-        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 45, 160, 0, 0))
-        env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "160", "LINES": "45"}
-        self.start = time.perf_counter()
-        self.proc = subprocess.Popen([sys.executable, "-m", "tuivirt", "--config", str(config)],
-                                     cwd=tree, stdin=slave, stdout=slave, stderr=slave,
-                                     env=env, start_new_session=True)
-        os.close(slave)
-        self.master = master
-        self.pid = self.proc.pid
         self.output = bytearray()
         self.guests = 0  # the latest "N guests" the status line showed
-        self.lock = threading.Condition()
-        threading.Thread(target=self._read, daemon=True).start()
+        self.start = time.perf_counter()
+        super().__init__([sys.executable, "-m", "tuivirt", "--config", str(config)],
+                         cols=160, rows=45, cwd=tree, env={"COLUMNS": "160", "LINES": "45"})
 
-    def _read(self) -> None:
-        while True:
-            try:
-                data = os.read(self.master, 65536)
-            except OSError:
-                return
-            if not data:
-                return
-            with self.lock:
-                tail = bytes(self.output[-32:]) + data
-                self.output += data
-                counts = re.findall(rb"(\d+) (?:of \d+ )?guests", tail)
-                if counts:
-                    self.guests = int(counts[-1])
-                self.lock.notify_all()
+    def received(self, data: bytes) -> None:
+        tail = bytes(self.output[-32:]) + data
+        self.output += data
+        counts = re.findall(rb"(\d+) (?:of \d+ )?guests", tail)
+        if counts:
+            self.guests = int(counts[-1])
 
     def mark(self) -> int:
-        with self.lock:
+        with self.cond:
             return len(self.output)
 
     def wait_for(self, text: str, timeout: float = 30.0, since: int = 0) -> float:
         """Seconds since start until `text` is in the output written after `since`."""
         needle = text.encode()
         end = time.perf_counter() + timeout
-        with self.lock:
+        with self.cond:
             while needle not in self.output[since:]:
                 left = end - time.perf_counter()
                 if left <= 0 or self.proc.poll() is not None:
                     raise RuntimeError(f"{text!r} never appeared")
-                self.lock.wait(left)
+                self.cond.wait(left)
         return time.perf_counter() - self.start
 
-    def send(self, data: str) -> None:
-        os.write(self.master, data.encode())
-
-    def rss_mb(self) -> float:
-        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-        return float("nan")
-
-    def cpu_seconds(self) -> float:
-        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / TICK
-
-    def close(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(5)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        os.close(self.master)
+    def send(self, data: str) -> None:  # type: ignore[override]
+        super().send(data.encode())
 
 
 def baseline_tree(rev: str | None, tmp: Path) -> tuple[str, Path] | None:

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Lab, run_cli
+from tests.ptyrun import PtyRun
 from tests.ui.test_pilot_lab import make_app, ready, until
 from tuivirt.backends.libvirt import ensure_event_loop
 from tuivirt.config import parse_config
@@ -382,43 +383,21 @@ async def test_read_only_host_refuses_a_console(lab: Lab, state_home: Path) -> N
 # -- on a real terminal --------------------------------------------------------------------
 # What the pilot cannot show: keys read by the driver's input thread (they go straight to
 # the guest while a console has focus) and echoes written straight to the terminal.
-class UserTerminal:
+class UserTerminal(PtyRun):
     """tuivirt on a pseudo-terminal; what it draws, as the user's terminal shows it."""
 
     def __init__(self, argv: list[str], cols: int = 120, rows: int = 40) -> None:
-        import fcntl
-        import struct
-        import termios
-        import threading
-
         import pyte
 
-        master, slave = pty.openpty()
-        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "tuivirt", *argv], stdin=slave, stdout=slave,
-            stderr=slave, start_new_session=True,
-            env={**os.environ, "TERM": "xterm-256color"})
-        os.close(slave)
-        self.master = master
         self.screen = pyte.Screen(cols, rows)
         self.stream = pyte.ByteStream(self.screen)
-        self.lock = threading.Lock()
-        threading.Thread(target=self._read, daemon=True).start()
+        super().__init__([sys.executable, "-m", "tuivirt", *argv], cols=cols, rows=rows)
 
-    def _read(self) -> None:
-        while True:
-            try:
-                data = os.read(self.master, 65536)
-            except OSError:
-                return
-            if not data:
-                return
-            with self.lock:
-                self.stream.feed(data)
+    def received(self, data: bytes) -> None:
+        self.stream.feed(data)
 
     def lines(self) -> list[str]:
-        with self.lock:
+        with self.cond:
             return [line.rstrip() for line in self.screen.display]
 
     def wait(self, predicate: Callable[[list[str]], bool], timeout: float = 60) -> bool:
@@ -430,17 +409,7 @@ class UserTerminal:
         return predicate(self.lines())
 
     def type(self, data: bytes) -> None:
-        os.write(self.master, data)
-
-    def close(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        os.close(self.master)
+        self.send(data)
 
 
 def _shows(text: str) -> Callable[[list[str]], bool]:
@@ -469,15 +438,25 @@ def test_incident_mode_on_a_real_terminal(lab_config: Path,
         term.close()
 
 
-def test_keys_after_ctrl_bracket_go_to_the_table_not_the_guest(
-        lab_config: Path, running_vm: Callable[[str], str]) -> None:
-    name = running_vm("local")
+def table_filtered_to(lab_config: Path, name: str) -> UserTerminal:
+    """tuivirt's table on a real terminal, filtered down to `name`."""
     term = UserTerminal(["--config", str(lab_config)], cols=140, rows=45)
     try:
         assert term.wait(_shows(name), 60), "\n".join(term.lines())
         # `/`, the filter and enter in one write: the filter box has them all.
         term.type(f"/{name}\r".encode())
         assert term.wait(_shows(f"filter: {name}"), 10), "\n".join(term.lines())
+    except BaseException:
+        term.close()
+        raise
+    return term
+
+
+def test_keys_after_ctrl_bracket_go_to_the_table_not_the_guest(
+        lab_config: Path, running_vm: Callable[[str], str]) -> None:
+    name = running_vm("local")
+    term = table_filtered_to(lab_config, name)
+    try:
         term.type(b"c")
         assert term.wait(_shows("connected"), 30), "\n".join(term.lines())
         end = time.monotonic() + 120
@@ -503,11 +482,8 @@ def test_keys_after_ctrl_bracket_go_to_the_table_not_the_guest(
 
 def test_keys_typed_while_a_console_opens_reach_the_guest(
         lab_config: Path, tty_container: str) -> None:
-    term = UserTerminal(["--config", str(lab_config)], cols=140, rows=45)
+    term = table_filtered_to(lab_config, tty_container)
     try:
-        assert term.wait(_shows(tty_container), 60), "\n".join(term.lines())
-        term.type(f"/{tty_container}\r".encode())
-        assert term.wait(_shows(f"filter: {tty_container}"), 10), "\n".join(term.lines())
         # `c` and a command at once, before the console has even opened: kept, then sent.
         term.type(b"cecho ahead-$((5 + 6))\r")
         assert term.wait(lambda lines: "ahead-11" in [line.strip() for line in lines], 30), \
