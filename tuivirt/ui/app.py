@@ -17,6 +17,7 @@ from textual.actions import SkipAction
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal
+from textual.css.query import NoMatches
 from textual.message import Message
 from textual.screen import Screen
 from textual.theme import Theme
@@ -675,8 +676,11 @@ class TuivirtApp(GuestKeysFirst, App[int]):
 
     def apply_diff(self, diff: Diff) -> None:
         main = self.main
-        main.table.apply(diff)
-        panel = main.query_one(HostPanel)
+        try:
+            table, panel = main.table, main.query_one(HostPanel)
+        except NoMatches:
+            return  # quitting: the screen's widgets are gone before the last diffs
+        table.apply(diff)
         for status in diff.hosts:
             panel.update_status(status)
             if status.state == "lost":
@@ -685,7 +689,7 @@ class TuivirtApp(GuestKeysFirst, App[int]):
                 for pane in main.consoles():
                     if pane.guest.host == status.name:
                         pane.host_lost(status.reason)
-        if self.first_rows_at is None and main.table.guests:
+        if self.first_rows_at is None and table.guests:
             self.first_rows_at = time.monotonic()
             self.call_after_refresh(self.gate.set)
         main.update_status()
