@@ -452,6 +452,20 @@ def table_filtered_to(lab_config: Path, name: str) -> UserTerminal:
     return term
 
 
+def test_incident_mode_keeps_keys_typed_before_it_is_up(lab: Lab, lab_config: Path) -> None:
+    # The user types right after the command, before Textual has even started: the
+    # keys wait in the terminal, then in the pane while it connects, then reach the guest.
+    lab.virsh("local", "start", "tinyct", uri="lxc:///system", check=False)
+    term = UserTerminal(["--config", str(lab_config), "console", "local/tinyct"])
+    try:
+        term.type(b"echo early-$((1 + 2))\r")
+        assert term.wait(lambda lines: "early-3" in [line.strip() for line in lines], 30), \
+            "\n".join(term.lines())
+    finally:
+        term.close()
+        lab.virsh("local", "destroy", "tinyct", uri="lxc:///system", check=False)
+
+
 def test_keys_after_ctrl_bracket_go_to_the_table_not_the_guest(
         lab_config: Path, running_vm: Callable[[str], str]) -> None:
     name = running_vm("local")
