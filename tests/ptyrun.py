@@ -65,6 +65,12 @@ class PtyRun:
         fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / TICK
 
+    def hang_up(self) -> None:
+        """The user's terminal goes away (its window closed, the SSH link dropped)."""
+        if self.master >= 0:
+            os.close(self.master)
+            self.master = -1
+
     def close(self, grace: float = 5) -> None:
         if self.proc.poll() is None:
             self.proc.terminate()
@@ -73,4 +79,4 @@ class PtyRun:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-        os.close(self.master)
+        self.hang_up()

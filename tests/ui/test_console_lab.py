@@ -452,6 +452,18 @@ def table_filtered_to(lab_config: Path, name: str) -> UserTerminal:
     return term
 
 
+def test_tuivirt_ends_when_its_terminal_hangs_up(lab_config: Path) -> None:
+    # No controlling terminal, so no SIGHUP: Textual's input thread read EOF in a loop
+    # at 100 % of a core, for as long as nobody killed it (an hour, once, here).
+    term = UserTerminal(["--config", str(lab_config)])
+    try:
+        assert term.wait(_shows("guests"), 60), "\n".join(term.lines())
+        term.hang_up()
+        assert term.proc.wait(15) == 1
+    finally:
+        term.close()
+
+
 def test_incident_mode_keeps_keys_typed_before_it_is_up(lab: Lab, lab_config: Path) -> None:
     # The user types right after the command, before Textual has even started: the
     # keys wait in the terminal, then in the pane while it connects, then reach the guest.

@@ -7,6 +7,8 @@ widget has focus go to the guest byte for byte; only ctrl+] is kept (back to the
 
 from __future__ import annotations
 
+import asyncio
+import select
 import threading
 import time
 from collections.abc import Callable
@@ -617,6 +619,25 @@ def _console_driver(base: type[Any]) -> type[Any]:
                     self._out = _CountingFile(file)
                     self._file = self._out
                 super().start_application_mode()
+                fileno = getattr(self, "fileno", None)
+                if isinstance(fileno, int):
+                    threading.Thread(target=self._watch_hangup,
+                                     args=(fileno, asyncio.get_running_loop()),
+                                     name="tty-hangup", daemon=True).start()
+
+            def _watch_hangup(self, fileno: int, loop: asyncio.AbstractEventLoop) -> None:
+                """The terminal gone without a SIGHUP (no controlling terminal, or
+                SIGHUP ignored): Textual's input thread would read EOF in a loop at
+                100 % of a core, forever. Quit instead. Blocks in poll: no wake-ups."""
+                poller = select.poll()
+                poller.register(fileno, 0)  # only POLLHUP, POLLERR, POLLNVAL
+                try:
+                    poller.poll()
+                except OSError:
+                    return
+                if not self.exit_event.is_set():
+                    loop.call_soon_threadsafe(partial(self._app.exit, return_code=1,
+                                                      message="tuivirt: terminal hung up"))
 
             def write(self, data: str) -> None:
                 out = self._out
