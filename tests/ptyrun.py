@@ -71,11 +71,11 @@ class PtyRun:
             os.close(self.master)
             self.master = -1
 
-    def close(self, grace: float = 5) -> None:
+    def close(self) -> None:
         if self.proc.poll() is None:
             self.proc.terminate()
             try:
-                self.proc.wait(grace)
+                self.proc.wait(5)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()

@@ -35,6 +35,7 @@ from tests.conftest import Lab, _lab_env  # noqa: E402
 from tests.ptyrun import PtyRun  # noqa: E402
 
 ANSI = re.compile(rb"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[()][0-9A-Za-z]|.)")
+PROMPT = b"tiny#"  # the lab guests' shell
 LETTERS = "qwvyzjkb"  # echoed one at a time; ctrl+u clears the line between rounds
 
 
@@ -103,7 +104,7 @@ def tuivirt(config: Path, address: str) -> PtyProcess:
                        address], env={"XDG_STATE_HOME": str(config.parent / "state")})
 
 
-def round_trips(term: PtyProcess, keys: int, prompt: bytes) -> list[float]:
+def round_trips(term: PtyProcess, keys: int) -> list[float]:
     """Type single letters; seconds from each write to its echo on the terminal."""
     until_prompt(term, 0, 1.0, timeout=90)
     time.sleep(0.3)
@@ -130,14 +131,14 @@ def bench_keys(lab: Lab, config: Path, keys: int, rounds: int) -> None:
         virsh = PtyProcess(["virsh", "-c", "qemu:///system", "console", "--force", "tiny"])
         try:
             virsh.wait_text(b"Escape character", 0, timeout=20)
-            samples["virsh console"] += round_trips(virsh, keys, b"tiny#")
+            samples["virsh console"] += round_trips(virsh, keys)
         finally:
             virsh.send(b"\x1d")
             virsh.close()
         ours = tuivirt(config, "local/tiny")
         try:
             ours.wait_text(b"connected", 0, timeout=30)
-            samples["tuivirt console (the pane)"] += round_trips(ours, keys, b"tiny#")
+            samples["tuivirt console (the pane)"] += round_trips(ours, keys)
         finally:
             ours.send(b"\x1d")
             ours.close()
@@ -179,7 +180,7 @@ def until_prompt(term: PtyProcess, since: int, every: float, timeout: float = 30
     while True:
         term.send(b"\r")
         try:
-            return term.wait_text(b"tiny#", since, timeout=every)
+            return term.wait_text(PROMPT, since, timeout=every)
         except RuntimeError:
             if time.monotonic() > end or term.proc.poll() is not None:
                 raise

@@ -411,6 +411,10 @@ class UserTerminal(PtyRun):
     def type(self, data: bytes) -> None:
         self.send(data)
 
+    def shows_line(self, text: str, timeout: float = 30) -> bool:
+        """A line that is `text` alone (a command's output, not the command) shows."""
+        return self.wait(lambda lines: text in [line.strip() for line in lines], timeout)
+
 
 def _shows(text: str) -> Callable[[list[str]], bool]:
     return lambda lines: any(text in line for line in lines)
@@ -428,8 +432,7 @@ def test_incident_mode_on_a_real_terminal(lab_config: Path,
         # One write, as a paste or a fast typist: every key reaches the guest, in order,
         # and the command and its output are drawn where the guest put them.
         term.type(b"echo pty-$((6 * 7))-ok\r")
-        assert term.wait(lambda lines: "pty-42-ok" in [line.strip() for line in lines],
-                         30), "\n".join(term.lines())
+        assert term.shows_line("pty-42-ok"), "\n".join(term.lines())
         assert term.wait(_shows(f"{PROMPT} echo pty-$((6 * 7))-ok"), 5), \
             "\n".join(term.lines())
         term.type(b"\x1d")  # ctrl+]: leaves, as virsh console does
@@ -471,8 +474,7 @@ def test_incident_mode_keeps_keys_typed_before_it_is_up(lab: Lab, lab_config: Pa
     term = UserTerminal(["--config", str(lab_config), "console", "local/tinyct"])
     try:
         term.type(b"echo early-$((1 + 2))\r")
-        assert term.wait(lambda lines: "early-3" in [line.strip() for line in lines], 30), \
-            "\n".join(term.lines())
+        assert term.shows_line("early-3"), "\n".join(term.lines())
     finally:
         term.close()
         lab.virsh("local", "destroy", "tinyct", uri="lxc:///system", check=False)
@@ -489,12 +491,11 @@ def test_keys_after_ctrl_bracket_go_to_the_table_not_the_guest(
         while not term.wait(_shows(PROMPT), 3) and time.monotonic() < end:
             term.type(b"\r")
         term.type(b"echo before-$((2 + 3))\r")
-        assert term.wait(lambda lines: "before-5" in [line.strip() for line in lines], 30)
+        assert term.shows_line("before-5")
         # ctrl+], `c` and a command in one read: the table has `c`, the guest the rest
         # (the table's own keys, s, r, D..., would have acted on the guest).
         term.type(b"\x1dcecho again-$((3 + 4))\r")
-        assert term.wait(lambda lines: "again-7" in [line.strip() for line in lines], 30), \
-            "\n".join(term.lines())
+        assert term.shows_line("again-7"), "\n".join(term.lines())
         # ctrl+] and the keys after it in one read: the table has them, not the guest.
         term.type(b"\x1d/zz-not-a-guest")
         assert term.wait(_shows("zz-not-a-guest"), 10), "\n".join(term.lines())
@@ -512,7 +513,6 @@ def test_keys_typed_while_a_console_opens_reach_the_guest(
     try:
         # `c` and a command at once, before the console has even opened: kept, then sent.
         term.type(b"cecho ahead-$((5 + 6))\r")
-        assert term.wait(lambda lines: "ahead-11" in [line.strip() for line in lines], 30), \
-            "\n".join(term.lines())
+        assert term.shows_line("ahead-11"), "\n".join(term.lines())
     finally:
         term.close()
