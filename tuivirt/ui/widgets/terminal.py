@@ -402,7 +402,7 @@ class TerminalView(Widget, can_focus=True):
         data = key_bytes(event, DECCKM in self.term.mode)
         if data is not None:
             self._type(data)
-        self.arm()
+        self.arm(event)
 
     def _type(self, data: bytes) -> None:
         if self.back:
@@ -421,7 +421,7 @@ class TerminalView(Widget, can_focus=True):
     def on_paste(self, event: events.Paste) -> None:
         event.stop()
         self._type(self._paste_bytes(event.text))
-        self.arm()
+        self.arm(event)
 
     # -- keys straight from the input thread ----------------------------------------------
     # A key otherwise crosses the app's queue, the priority bindings and the widget's
@@ -429,9 +429,10 @@ class TerminalView(Widget, can_focus=True):
     # driver's input thread gives keys and pastes to `take_input`, which sends their
     # bytes at once, in the order typed. Anything it does not send itself (ctrl+], the
     # scrollback keys, the app's priority keys, a click) disarms it first and goes the
-    # usual way, so what follows can never overtake it; the UI thread re-arms once that
-    # has been handled and the terminal still has focus.
-    def arm(self) -> None:
+    # usual way, so what follows can never overtake it; the UI thread re-arms once the
+    # newest input event posted the usual way has been handled here (`event`: the driver
+    # numbers them), so none is still queued behind it.
+    def arm(self, event: Any) -> None:
         app: Any = self.app
         if self.send_now is None or not self.has_focus or self.back \
                 or not hasattr(app, "key_sink"):
@@ -442,8 +443,11 @@ class TerminalView(Widget, can_focus=True):
             key for key, active in app.active_bindings.items()
             if active.binding.priority and active.binding.action not in skipped
         ) | {LEAVE_KEY, "shift+pageup", "shift+pagedown"}
-        self._armed = True
-        app.key_sink = self
+        with app.input_lock:
+            if getattr(event, "input_number", None) != app.inputs_posted:
+                return  # more input is queued behind this one: it arms, when handled
+            self._armed = True
+            app.key_sink = self
 
     def disarm(self) -> None:
         self._armed = False
@@ -476,13 +480,13 @@ class TerminalView(Widget, can_focus=True):
     def on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
         self.back = min(len(self.term.history), self.back + 3)
         self.refresh()
-        self.arm()
+        self.arm(event)
         event.stop()
 
     def on_mouse_scroll_down(self, event: events.MouseScrollDown) -> None:
         self.back = max(0, self.back - 3)
         self.refresh()
-        self.arm()
+        self.arm(event)
         event.stop()
 
     def notify_style_update(self) -> None:
@@ -490,9 +494,10 @@ class TerminalView(Widget, can_focus=True):
         super().notify_style_update()
 
     def on_focus(self) -> None:
+        # Not armed yet: keys typed behind whatever gave the focus may still be queued.
+        # The first of them handled here (the newest) arms it.
         self._base = self._plain = None
         self.refresh()
-        self.arm()
 
     def on_blur(self) -> None:
         self._base = self._plain = None
@@ -512,6 +517,8 @@ class GuestKeysFirst:
 
     focused: Any
     key_sink: TerminalView | None = None  # an armed terminal (see TerminalView.arm)
+    input_lock = threading.Lock()  # the driver's numbering vs arming (one app a process)
+    inputs_posted = 0  # the number of the newest key, paste or click posted the usual way
     #: Priority actions skipped while a terminal has focus: their keys go to the guest
     #: (straight from the input thread, see TerminalView.arm).
     SKIPPED_ACTIONS = frozenset({"quit", "command_palette", "filter", "console"})
@@ -563,6 +570,7 @@ class GuestKeysFirst:
         return bool(super().escape_to_minimize)  # type: ignore[misc]
 
 
+_ORDERED = (events.Key, events.Paste, events.MouseEvent)  # what take_input orders
 DIRECT_WRITE = 2048  # bytes: frames this small skip the writer thread when it is idle
 
 
@@ -608,9 +616,17 @@ def _console_driver(base: type[Any]) -> type[Any]:
             _queued = 0
 
             def process_message(self, message: Any) -> None:
-                sink = getattr(self._app, "key_sink", None)
-                if sink is not None and sink.take_input(message):
+                app = self._app
+                if not isinstance(message, _ORDERED) or isinstance(message, events.MouseMove):
+                    super().process_message(message)
                     return
+                with app.input_lock:
+                    sink = app.key_sink
+                    if sink is not None and sink.take_input(message):
+                        return
+                    app.inputs_posted += 1
+                    numbered: Any = message  # a Textual event: it takes an attribute
+                    numbered.input_number = app.inputs_posted
                 super().process_message(message)
 
             def start_application_mode(self) -> None:
