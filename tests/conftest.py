@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.faults import Faults, exclusive_faults
+
 LAB_DIR = Path(os.environ.get("TUIVIRT_LAB_DIR", "/var/lib/tuivirt-lab"))
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
@@ -178,3 +180,10 @@ def scratch_vm(lab: Lab, tmp_path: Path) -> Iterator[Callable[[str], str]]:
     for host, name in created:
         lab.virsh(host, "destroy", name, check=False)
         lab.virsh(host, "undefine", name, check=False)
+
+
+@pytest.fixture()
+def faults(lab: Lab) -> Iterator[Faults]:
+    """Kill, hang and restart the lab's daemons; alone on the machine, put back after."""
+    with exclusive_faults(lab.dir, lab.holder) as the_faults:
+        yield the_faults
