@@ -166,6 +166,13 @@ def exclusive_faults(lab_dir: Path, holder: str) -> Iterator[Faults]:
     with open(LOCK_FILE, "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         faults = Faults(lab_dir, holder)
+        # A run killed in the middle (a timeout's SIGTERM skips teardown) may have left a
+        # daemon stopped: continue them all before this test starts.
+        for host in HOSTS:
+            for daemon in DAEMONS:
+                pid = faults.pid(host, daemon)
+                if pid is not None:
+                    os.kill(pid, signal.SIGCONT)
         try:
             yield faults
         finally:

@@ -172,6 +172,7 @@ def cmd_list(args: argparse.Namespace, config: Config) -> int:
     fleet = _fleet(config)
     try:
         errors = fleet.connect(args.host or None)
+        problems = fleet.endpoint_problems(args.host or None)
         guests = [g for g in fleet.inventory.guests()
                   if (not args.host or g.host in args.host)
                   and (not kinds or g.kind in kinds or ("libvirt" in kinds and g.kind != DOCKER))
@@ -180,7 +181,10 @@ def cmd_list(args: argparse.Namespace, config: Config) -> int:
     finally:
         fleet.close()
     for host, error in errors.items():
-        _warn(f"host {host}: {error}")
+        _warn(f"host {host}: {error} (its guests are not listed)")
+    for host, reasons in problems.items():
+        for reason in reasons:
+            _warn(f"host {host}: {reason} (its guests are not listed)")
     out = sys.stdout
     if args.json:
         # One object per line: greppable, and the C encoder (indent=None) is 5x faster.
@@ -195,7 +199,7 @@ def cmd_list(args: argparse.Namespace, config: Config) -> int:
         _print_table(rows, out)
     else:
         _warn("no guests")
-    return EXIT_FAILED if errors else EXIT_OK
+    return EXIT_FAILED if errors or problems else EXIT_OK
 
 
 def _resolve(fleet: Any, addresses: Sequence[str], config: Config) -> tuple[
@@ -220,6 +224,9 @@ def _resolve(fleet: Any, addresses: Sequence[str], config: Config) -> tuple[
             wanted.add(address.host)
         parsed.append(text)
     errors = fleet.connect(sorted(wanted))
+    # An endpoint down on a host that answers hides its guests as surely as a host down.
+    partial = {host: "; ".join(reasons)
+               for host, reasons in fleet.endpoint_problems(sorted(wanted)).items()}
     resolved: list[tuple[str, Guest]] = []
     failures: list[tuple[str, str]] = []
     usage = False
@@ -229,11 +236,12 @@ def _resolve(fleet: Any, addresses: Sequence[str], config: Config) -> tuple[
             failures.append((text, f"host {host}: {errors[host]}"))
             continue
         try:
-            resolved.append((text, fleet.inventory.resolve(text, unreachable=errors)))
+            resolved.append((text, fleet.inventory.resolve(text, unreachable=errors,
+                                                            partial=partial)))
         except AddressError as exc:
             failures.append((text, exc.message))
-            # Unknown/ambiguous names are the user's to fix, unless a host was down.
-            usage = usage or not errors
+            # Unknown/ambiguous names are the user's to fix, unless something was down.
+            usage = usage or not (errors or partial)
     return resolved, failures, usage
 
 

@@ -43,6 +43,18 @@ class HostError(TuivirtError):
         super().__init__(f"host {host}: {message}")
 
 
+class EndpointHung(HostError):
+    """An endpoint did not answer within its deadline (or is still stuck on an earlier call).
+
+    `pending` (a backends.deadline.Pending) is the outcome of this very call, which was
+    sent and may still take effect; None when the call was refused before being sent.
+    """
+
+    def __init__(self, host: str, message: str, pending: object = None) -> None:
+        super().__init__(host, message)
+        self.pending = pending
+
+
 class GuestError(TuivirtError):
     """The daemon said no: carries the host, the guest and the daemon's own message."""
 
@@ -71,3 +83,18 @@ class DefinitionChanged(GuestError):
         what = ("was undefined" if not current else "was changed")
         super().__init__(host, name, f"the definition {what} on {host} since the editor "
                          "opened it: nothing was written")
+
+
+class ActionTimedOut(GuestError):
+    """An action got no answer within the host's timeout; it may still take effect.
+
+    `pending` (a backends.deadline.Pending) says when and how it ended, if it does.
+    """
+
+    def __init__(self, host: str, guest: str, action: str, timeout: float,
+                 pending: object) -> None:
+        self.action = action
+        self.timeout = timeout
+        self.pending = pending
+        super().__init__(host, guest, f"{action}: no answer after {timeout:g} s (the daemon "
+                         "may be hung); it may still take effect")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from tuivirt.errors import AddressError
@@ -17,6 +17,13 @@ class HostStatus:
     state: HostState
     reason: str = ""
     since: float = field(default_factory=time.time)
+    #: endpoints (as configured) that are down or hung: their rows are stale
+    down: tuple[str, ...] = ()
+
+    def stale(self, endpoint: str) -> bool:
+        """Rows of this endpoint cannot be confirmed now (host or endpoint not answering)."""
+        return (self.state not in (HostState.CONNECTED, HostState.DEGRADED)
+                or endpoint in self.down)
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,12 +161,15 @@ class Inventory:
         if guest is not None and self._by_id.get((guest.host, guest.id)) == key:
             del self._by_id[guest.host, guest.id]
 
-    def set_host(self, name: str, state: HostState, reason: str = "") -> None:
+    def set_host(self, name: str, state: HostState, reason: str = "",
+                 down: tuple[str, ...] = ()) -> None:
         with self._lock:
             old = self._hosts.get(name)
-            if old is not None and old.state == state and old.reason == reason:
+            if (old is not None and old.state == state and old.reason == reason
+                    and old.down == down):
                 return
-            status = HostStatus(name, state, reason)
+            since = old.since if old is not None and old.state == state else time.time()
+            status = HostStatus(name, state, reason, since=since, down=down)
             self._hosts[name] = status
             self._publish(Diff(hosts=(status,)))
 
@@ -197,8 +207,13 @@ class Inventory:
                 result[g.key] = f"{g.host}/{g.name}"
         return result
 
-    def resolve(self, text: str, *, unreachable: Iterable[str] = ()) -> Guest:
-        """The one guest an address names; AddressError lists candidates when ambiguous."""
+    def resolve(self, text: str, *, unreachable: Iterable[str] = (),
+                partial: Mapping[str, str] | None = None) -> Guest:
+        """The one guest an address names; AddressError lists candidates when ambiguous.
+
+        `unreachable`: hosts that are down; `partial`: {host: why} for hosts with an
+        endpoint down. Either may hide the guest: "no such guest" then says so.
+        """
         address = Address.parse(text)
         with self._lock:
             pool = [g for g in self._guests.values()
@@ -220,9 +235,14 @@ class Inventory:
         down = sorted(set(unreachable))
         if address.host is not None and address.host in down:
             raise AddressError(text, f"host {address.host} is not reachable")
+        hidden = {h: why for h, why in (partial or {}).items()
+                  if address.host is None or h == address.host}
         message = "no such guest"
         if address.host:
             message += f" on {address.host}"
+        if hidden:
+            message = "not found, but it may be on an endpoint that is down: " + "; ".join(
+                f"host {h}: {why}" for h, why in sorted(hidden.items()))
         if down:
             message += f" (not reachable: {', '.join(down)})"
         raise AddressError(text, message)

@@ -18,11 +18,14 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from tuivirt.backends.console import ConsoleBuffer, Transport
+from tuivirt.backends.deadline import Deadline
 from tuivirt.backends.docker import DockerEndpoint
 from tuivirt.backends.libvirt import LibvirtEndpoint
 from tuivirt.config import Config, HostConfig
 from tuivirt.errors import (
+    ActionTimedOut,
     DefinitionChanged,
+    EndpointHung,
     GuestError,
     HostError,
     ReadOnlyError,
@@ -38,8 +41,15 @@ DOCKER_EVENTS = {"create", "start", "restart", "stop", "die", "kill", "pause", "
                  "destroy", "rename", "update", "oom", "health_status"}
 _LOCAL_URI_RE = re.compile(r"^(?P<driver>[a-z0-9]+):///(?P<path>[a-z]+)(?P<query>\?.*)?$")
 MAX_BACKOFF = 30.0
+#: A down endpoint is tried again after 1, 2, 4, 8, 10, 10... s: a restarted daemon is
+#: back in the table within ~10 s, at the cost of one failed connect every 10 s.
+ENDPOINT_MAX_BACKOFF = 10.0
+UPKEEP_TICK = 0.25  # how often the upkeep thread looks for endpoints due a retry
 RELIST_EVERY = 300.0  # the safety net under events, not the heartbeat
-STATS_EVERY = 5.0  # CPU usage has no events: sample it (one call per libvirt endpoint)
+#: CPU usage has no events: sample it (one call per libvirt endpoint), which also proves
+#: the daemon answers; Docker endpoints get a ping. A hung daemon is found within
+#: STATS_EVERY + the host's timeout.
+STATS_EVERY = 5.0
 
 
 def tunnel_uri(uri: str, socket_path: str) -> str | None:
@@ -50,8 +60,18 @@ def tunnel_uri(uri: str, socket_path: str) -> str | None:
     return f"{match['driver']}+unix:///{match['path']}?socket={socket_path}"
 
 
+
+Endpoint = LibvirtEndpoint | DockerEndpoint
+
+
 class HostSession:
-    """One configured host: connection state, endpoints, actions."""
+    """One configured host: connection state, endpoints, actions.
+
+    Each endpoint (a libvirt URI, the Docker URL) lives on its own: one that fails, hangs
+    or is killed is marked down (its rows stale), closed, and opened again with backoff
+    while the others go on; the host is lost only when its SSH link is, or when no
+    endpoint is left. Every daemon call is bounded by the host's timeout (Deadline).
+    """
 
     def __init__(self, host: HostConfig, inventory: Inventory, *, timeout: float = 10.0,
                  live: bool = False) -> None:
@@ -65,14 +85,19 @@ class HostSession:
         self.tunnel: Any = None  # backends.ssh.SSHTunnel, imported only for ssh hosts
         self.libvirt: list[LibvirtEndpoint] = []
         self.docker: DockerEndpoint | None = None
+        #: configured endpoint -> "ok" or why it is down (in config order)
         self.endpoint_status: dict[str, str] = {}
+        self._deadlines: dict[str, Deadline] = {}
+        self._retry: dict[str, tuple[float, float]] = {}  # spec -> (next try, backoff)
+        self._retrying: set[str] = set()
         self._lock = threading.RLock()
         self._stop = threading.Event()
         self._events: queue.Queue[tuple[Any, ...]] = queue.Queue()
         self._thread: threading.Thread | None = None
         self._docker_thread: threading.Thread | None = None
         self._generation = 0  # bumps on every (re)connect; stale callbacks are ignored
-        self._cpu_samples: dict[str, tuple[int, int]] = {}  # uuid -> (monotonic ns, cpu ns)
+        #: endpoint -> uuid -> (monotonic ns, cpu ns) at the last sample
+        self._cpu_samples: dict[str, dict[str, tuple[int, int]]] = {}
         self._no_cpu_stats: set[str] = set()  # endpoints whose driver keeps no CPU time
         #: called (host, network name) on libvirt network events; on the event thread
         self.network_listeners: list[Callable[[str, str], None]] = []
@@ -81,13 +106,32 @@ class HostSession:
     # -- state --------------------------------------------------------------------------
     def _set_state(self, state: HostState, reason: str = "") -> None:
         self.state, self.reason = state, reason
-        self.inventory.set_host(self.name, state, reason)
+        self.inventory.set_host(self.name, state, reason, down=self.endpoints_down())
         if self.on_state is not None:
             self.on_state(self)
 
     @property
     def reachable(self) -> bool:
         return self.state in (HostState.CONNECTED, HostState.DEGRADED)
+
+    def endpoints_down(self) -> tuple[str, ...]:
+        """The configured endpoints that are not answering now (their rows are stale)."""
+        return tuple(spec for spec, st in self.endpoint_status.items() if st != "ok")
+
+    def _publish_state(self) -> None:
+        failures = [st for st in self.endpoint_status.values() if st != "ok"]
+        if failures:
+            self._set_state(HostState.DEGRADED, "; ".join(failures))
+        else:
+            self._set_state(HostState.CONNECTED)
+
+    def _deadline(self, spec: str) -> Deadline:
+        deadline = self._deadlines.get(spec)
+        if deadline is None:
+            deadline = Deadline(self.name, spec, self.timeout,
+                                on_recovered=lambda: self._events.put((-1, "recovered", spec)))
+            self._deadlines[spec] = deadline
+        return deadline
 
     # -- connecting ---------------------------------------------------------------------
     def connect(self) -> None:
@@ -109,6 +153,10 @@ class HostSession:
                 self._set_state(HostState.LOST, exc.message)
                 raise
 
+    @property
+    def _specs(self) -> list[str]:
+        return [*self.host.libvirt, *([self.host.docker] if self.host.docker else [])]
+
     def _connect(self, generation: int) -> None:
         host = self.host
         if host.ssh is not None:
@@ -118,58 +166,117 @@ class HostSession:
                                     on_lost=lambda r: self._lost(generation, r))
             self.tunnel.connect()
         self.endpoint_status = {}
-        ok = 0
-        for uri in host.libvirt:
-            endpoint: LibvirtEndpoint | None = None
+        self._retry.clear()
+        specs = self._specs
+        # In parallel: one hung daemon costs its own deadline, not the others'.
+        outcome: dict[str, Endpoint | str] = {}
+
+        def attempt(spec: str) -> None:
             try:
-                endpoint = self._libvirt_endpoint(uri)  # may forward a socket: may fail
-                endpoint.open(events=self.live)
-                if self.live:
-                    self._watch_libvirt(endpoint, generation)
-                self.inventory.replace_endpoint(self.name, endpoint.endpoint,
-                                                endpoint.list_guests())
+                outcome[spec] = self._open_endpoint(spec, generation)
             except HostError as exc:
-                if endpoint is not None:
-                    endpoint.close()
-                self.endpoint_status[uri] = exc.message
-                continue
-            self.libvirt.append(endpoint)
-            self.endpoint_status[uri] = "ok"
-            ok += 1
-        if host.docker is not None:
-            docker: DockerEndpoint | None = None
-            try:
-                docker = self._docker_endpoint(host.docker)
-                docker.open()
-                self.inventory.replace_endpoint(self.name, docker.endpoint,
-                                                docker.list_guests())
-            except HostError as exc:
-                if docker is not None:
-                    docker.close()
-                self.endpoint_status[host.docker] = exc.message
+                outcome[spec] = exc.message
+            except Exception as exc:  # an unexpected library error: report, don't crash
+                outcome[spec] = f"{spec}: {type(exc).__name__}: {exc}"
+
+        threads = [threading.Thread(target=attempt, args=(spec,), daemon=True,
+                                    name=f"open-{self.name}") for spec in specs[1:]]
+        for thread in threads:
+            thread.start()
+        if specs:
+            attempt(specs[0])
+        for thread in threads:
+            thread.join(3 * self.timeout + 1)  # open, watch, list: each bounded
+        for spec in specs:
+            found = outcome.get(spec, f"{spec}: no answer after {3 * self.timeout:g} s")
+            if isinstance(found, str):
+                self._endpoint_down(spec, found)
             else:
-                self.docker = docker
-                self.endpoint_status[host.docker] = "ok"
-                ok += 1
-                if self.live:
-                    self._docker_thread = threading.Thread(
-                        target=self._watch_docker, args=(docker, generation),
-                        name=f"docker-events-{self.name}", daemon=True)
-                    self._docker_thread.start()
-        failures = {ep: st for ep, st in self.endpoint_status.items() if st != "ok"}
-        if ok == 0:
-            raise HostError(self.name, "; ".join(failures.values()) or "nothing to connect")
-        if failures:
-            self._set_state(HostState.DEGRADED, "; ".join(failures.values()))
+                self._endpoint_up(spec, found)
+        if not any(st == "ok" for st in self.endpoint_status.values()):
+            failures = "; ".join(self.endpoint_status.values())
+            raise HostError(self.name, failures or "nothing to connect")
+        self._publish_state()
+
+    def _open_endpoint(self, spec: str, generation: int) -> Endpoint:
+        """Open one endpoint, follow its events, list its guests into the inventory."""
+        endpoint: Endpoint
+        if spec == self.host.docker and spec not in self.host.libvirt:
+            endpoint = self._docker_endpoint(spec)
+            try:
+                endpoint.open()
+                guests = endpoint.list_guests()
+            except BaseException:
+                endpoint.close()
+                raise
         else:
-            self._set_state(HostState.CONNECTED)
+            from tuivirt.backends.libvirt import event_loop_running
+
+            endpoint = self._libvirt_endpoint(spec)  # may forward a socket: may fail
+            try:
+                endpoint.open(events=self.live)
+                if self.live or event_loop_running():
+                    self._watch_libvirt(endpoint, generation)
+                guests = endpoint.list_guests()
+            except BaseException:
+                endpoint.close()
+                raise
+        self.inventory.replace_endpoint(self.name, endpoint.endpoint, guests)
+        if isinstance(endpoint, DockerEndpoint) and self.live:
+            self._docker_thread = threading.Thread(
+                target=self._watch_docker, args=(endpoint, generation),
+                name=f"docker-events-{self.name}", daemon=True)
+            self._docker_thread.start()
+        return endpoint
+
+    def _current_endpoint(self, spec: str) -> Endpoint | None:
+        if self.docker is not None and self.docker.endpoint == spec:
+            return self.docker
+        return next((e for e in self.libvirt if e.endpoint == spec), None)
+
+    def _endpoint_up(self, spec: str, endpoint: Endpoint) -> None:
+        old = self._current_endpoint(spec)
+        if old is not None and old is not endpoint:
+            self._detach(old)
+        if isinstance(endpoint, DockerEndpoint):
+            self.docker = endpoint
+        else:
+            order = self.host.libvirt
+            self.libvirt = sorted([*self.libvirt, endpoint],
+                                  key=lambda e: order.index(e.endpoint)
+                                  if e.endpoint in order else len(order))
+        self.endpoint_status[spec] = "ok"
+        self._retry.pop(spec, None)
+
+    def _endpoint_down(self, spec: str, reason: str) -> None:
+        """Mark an endpoint down (its rows stale), close it, and retry it with backoff."""
+        old = self._current_endpoint(spec)
+        if old is not None:
+            self._detach(old)
+        if not reason.startswith(spec):
+            reason = f"{spec}: {reason}"
+        self.endpoint_status[spec] = reason
+        _next, backoff = self._retry.get(spec, (0.0, 0.5))
+        backoff = min(backoff * 2, ENDPOINT_MAX_BACKOFF)
+        self._retry[spec] = (time.monotonic() + backoff, backoff)
+
+    def _detach(self, endpoint: Endpoint) -> None:
+        if endpoint is self.docker:
+            self.docker = None
+        elif endpoint in self.libvirt:
+            self.libvirt = [e for e in self.libvirt if e is not endpoint]
+        # Closing may wait on a call stuck in a hung daemon: never on this thread.
+        threading.Thread(target=endpoint.close, daemon=True, name="close-endpoint").start()
 
     def _watch_libvirt(self, endpoint: LibvirtEndpoint, generation: int) -> None:
+        live = self.live
+
         def on_event(uuid: str, _name: str, event: str) -> None:
-            self._events.put((generation, "libvirt", endpoint, uuid, event))
+            if live:
+                self._events.put((generation, "libvirt", endpoint, uuid, event))
 
         def on_close(reason: str) -> None:
-            self._lost(generation, f"{endpoint.endpoint}: {reason}")
+            self._endpoint_lost(generation, endpoint, reason)
 
         def on_network_event(name: str) -> None:
             for listener in list(self.network_listeners):
@@ -178,24 +285,27 @@ class HostSession:
         tunnelled = endpoint.uri != endpoint.endpoint  # carried by our SSH connection
         endpoint.watch(on_event=on_event, on_close=on_close,
                        keepalive=None if tunnelled else (5, 3),
-                       on_network_event=on_network_event)
+                       on_network_event=on_network_event if live else None)
 
     def _libvirt_endpoint(self, uri: str) -> LibvirtEndpoint:
         read_only = self.host.read_only
+        deadline = self._deadline(uri)
         if self.tunnel is not None:
             forwarded = tunnel_uri(uri, "")
             if forwarded is not None:
                 local = self.tunnel.forward(REMOTE_LIBVIRT_SOCKET, "libvirt")
                 return LibvirtEndpoint(self.name, tunnel_uri(uri, local) or uri,
-                                       display_uri=uri, read_only=read_only)
-        return LibvirtEndpoint(self.name, uri, read_only=read_only)
+                                       display_uri=uri, read_only=read_only,
+                                       deadline=deadline)
+        return LibvirtEndpoint(self.name, uri, read_only=read_only, deadline=deadline)
 
     def _docker_endpoint(self, url: str) -> DockerEndpoint:
+        deadline = self._deadline(url)
         if self.tunnel is not None:
             local = self.tunnel.forward(url.removeprefix("unix://"), "docker")
             return DockerEndpoint(self.name, f"unix://{local}", display_url=url,
-                                  timeout=self.timeout)
-        return DockerEndpoint(self.name, url, timeout=self.timeout)
+                                  timeout=self.timeout, deadline=deadline)
+        return DockerEndpoint(self.name, url, timeout=self.timeout, deadline=deadline)
 
     def _teardown(self) -> None:
         for endpoint in self.libvirt:
@@ -239,6 +349,7 @@ class HostSession:
         self._thread.start()
 
     def _lost(self, generation: int, reason: str) -> None:
+        """The whole host is gone (its SSH link)."""
         if self.live:
             self._events.put((generation, "lost", reason))
         elif generation == self._generation and self.reachable:
@@ -247,20 +358,52 @@ class HostSession:
             # loop's thread, which a connect holding the lock may be waiting for.
             self._set_state(HostState.LOST, reason)
 
+    def _endpoint_lost(self, generation: int, endpoint: Endpoint, reason: str) -> None:
+        """One endpoint's connection closed under us (daemon killed, restarted...)."""
+        if self.live:
+            self._events.put((generation, "endpoint-lost", endpoint, reason))
+        elif generation == self._generation and self._current_endpoint(
+                endpoint.endpoint) is endpoint:
+            # `tuivirt console`: say so now (on libvirt's event thread: no closing here);
+            # ensure_connected opens it again.
+            self.endpoint_status[endpoint.endpoint] = f"{endpoint.endpoint}: {reason}"
+            if self.reachable:
+                self._publish_state()
+
     def ensure_connected(self) -> None:
-        """Without a background session, reconnect a lost host before the next call."""
-        if not self.live and not self.reachable:
+        """Without a background session, reconnect what is down before the next call."""
+        if self.live:
+            return
+        if not self.reachable:
             self.connect()
+            return
+        with self._lock:
+            generation = self._generation
+            for spec in self._specs:
+                endpoint = self._current_endpoint(spec)
+                dead = (isinstance(endpoint, LibvirtEndpoint) and not endpoint.alive())
+                if endpoint is not None and self.endpoint_status.get(spec) == "ok" \
+                        and not dead:
+                    continue
+                try:
+                    self._endpoint_up(spec, self._open_endpoint(spec, generation))
+                except HostError as exc:
+                    self._endpoint_down(spec, exc.message)
+            if not any(st == "ok" for st in self.endpoint_status.values()):
+                self._teardown()
+                self._set_state(HostState.LOST, "; ".join(self.endpoint_status.values()))
+                return
+            self._publish_state()
 
     def _watch_docker(self, docker: DockerEndpoint, generation: int) -> None:
         try:
             docker.watch(lambda cid, action: self._events.put(
                 (generation, "docker", docker, cid, action)))
         except HostError as exc:
-            self._lost(generation, exc.message)
+            self._endpoint_lost(generation, docker, exc.message)
             return
         if docker.api is not None:  # the stream ended without us closing it
-            self._lost(generation, f"{docker.endpoint}: event stream ended")
+            self._endpoint_lost(generation, docker, "event stream ended")
 
     def _run(self, gate: threading.Event | None = None) -> None:
         if gate is not None and self.heavy:
@@ -275,7 +418,11 @@ class HostSession:
                 backoff = min(backoff * 2, MAX_BACKOFF)
                 continue
             backoff = 1.0
-            reason = self._serve(self._generation)
+            generation = self._generation
+            upkeep = threading.Thread(target=self._upkeep, args=(generation,),
+                                      name=f"upkeep-{self.name}", daemon=True)
+            upkeep.start()
+            reason = self._serve(generation)
             if self._stop.is_set():
                 return
             with self._lock:
@@ -285,90 +432,154 @@ class HostSession:
                 return
 
     def _serve(self, generation: int) -> str:
-        """Apply events until the connection is lost; returns why."""
-        last_list = last_stats = time.monotonic()
-        self._cpu_samples.clear()
+        """Apply events until the host is lost; returns why.
+
+        Only this thread changes the endpoint lists and statuses while live; the upkeep
+        thread (probes, stats, relisting, reopening) reports to it through the queue.
+        """
         while not self._stop.is_set():
-            wait = max(0.05, last_stats + STATS_EVERY - time.monotonic())
-            try:
-                item = self._events.get(timeout=wait)
-            except queue.Empty:
-                item = None
-            if item is not None and item[0] not in (generation, -1):
+            item = self._events.get()
+            if item[0] not in (generation, -1):
                 continue  # from an earlier connection
-            try:
-                if time.monotonic() - last_stats >= STATS_EVERY:
-                    last_stats = time.monotonic()
-                    self.sample_cpu()
-                if item is None:
-                    if time.monotonic() - last_list > RELIST_EVERY:
-                        self.refresh()
-                        last_list = time.monotonic()
-                    elif not all(ep.alive() for ep in self.libvirt):
-                        return "libvirt connection closed"
+            kind = item[1]
+            if kind == "stop":
+                return "stopped"
+            if kind == "lost":
+                return str(item[2])
+            with self._lock:
+                if kind == "endpoint-lost":
+                    gone: Endpoint = item[2]
+                    if self._current_endpoint(gone.endpoint) is gone:
+                        self._endpoint_down(gone.endpoint, str(item[3]))
+                elif kind == "reopened":
+                    _g, _k, spec, found = item
+                    self._retrying.discard(spec)
+                    if isinstance(found, str):
+                        self._endpoint_down(spec, found)
+                    else:
+                        self._endpoint_up(spec, found)
+                elif kind == "recovered":  # a hung daemon answered again: retry now
+                    spec = item[2]
+                    if spec in self._retry:
+                        self._retry[spec] = (0.0, self._retry[spec][1])
                     continue
-                kind = item[1]
-                if kind == "stop":
-                    return "stopped"
-                if kind == "lost":
-                    return str(item[2])
-                if kind == "libvirt":
-                    _g, _k, endpoint, uuid, event = item
-                    guest = endpoint.lookup(uuid, refresh_facts=event in ("defined",
-                                                                          "undefined"))
-                    if guest is None:
-                        self.inventory.remove_id(self.name, uuid)
-                    else:
-                        self.inventory.upsert(guest)
-                elif kind == "docker":
-                    _g, _k, docker, cid, action = item
-                    if action.split(":")[0] not in DOCKER_EVENTS:
-                        continue
-                    found = docker.lookup(cid)
-                    if found is None:
-                        self.inventory.remove_id(self.name, cid)
-                    else:
-                        self.inventory.upsert(found)
-            except HostError as exc:
-                return exc.message
+                else:
+                    self._apply_event(item)
+                    continue
+                if self.tunnel is not None and not self.tunnel.connected:
+                    return "ssh connection lost"
+                if not any(st == "ok" for st in self.endpoint_status.values()):
+                    return "; ".join(self.endpoint_status.values())
+                self._publish_state()
         return "stopped"
 
-    def sample_cpu(self) -> None:
-        """CPU usage of running domains since the last sample, as % of their vCPUs."""
+    def _apply_event(self, item: tuple[Any, ...]) -> None:
+        """A daemon event: look the guest up again (bounded); a failure downs its endpoint."""
+        _g, kind, _e, ident, event = item
+        endpoint: Endpoint = item[2]
+        if self._current_endpoint(endpoint.endpoint) is not endpoint:
+            return  # an endpoint closed since: its relisting covers this
+        if kind == "docker" and event.split(":")[0] not in DOCKER_EVENTS:
+            return
+        guest: Guest | None
+        try:
+            if isinstance(endpoint, LibvirtEndpoint):
+                guest = endpoint.lookup(ident, refresh_facts=event in ("defined",
+                                                                       "undefined"))
+            else:
+                guest = endpoint.lookup(ident)
+        except HostError as exc:
+            self._events.put((item[0], "endpoint-lost", endpoint, exc.message))
+            return
+        if guest is None:
+            self.inventory.remove_id(self.name, ident)
+        else:
+            self.inventory.upsert(guest)
+
+    def _upkeep(self, generation: int) -> None:
+        """Periodic work off the event thread: reopen endpoints that are down (with
+        backoff), probe the others, sample CPU, relist now and then (the safety net)."""
+        last_list = last_probe = time.monotonic()
+        self._cpu_samples.clear()
+        while not self._stop.wait(UPKEEP_TICK) and generation == self._generation:
+            now = time.monotonic()
+            for spec, (due, _backoff) in list(self._retry.items()):
+                if due <= now and spec not in self._retrying:
+                    self._retrying.add(spec)
+                    self._reopen(spec, generation)
+            if now - last_probe < STATS_EVERY:
+                continue
+            last_probe = now
+            relist = now - last_list > RELIST_EVERY
+            if relist:
+                last_list = now
+            endpoints: list[Endpoint] = [*self.libvirt, *([self.docker] if self.docker else [])]
+            for endpoint in endpoints:
+                try:
+                    if isinstance(endpoint, LibvirtEndpoint):
+                        if not endpoint.alive():
+                            raise HostError(self.name, "the connection closed")
+                        if not self._sample_cpu(endpoint):
+                            endpoint.probe()
+                    else:
+                        endpoint.probe()
+                    if relist:
+                        self.inventory.replace_endpoint(self.name, endpoint.endpoint,
+                                                        endpoint.list_guests())
+                except HostError as exc:
+                    self._events.put((generation, "endpoint-lost", endpoint, exc.message))
+
+    def _reopen(self, spec: str, generation: int) -> None:
+        """One attempt to open a down endpoint again; the outcome goes to the queue."""
+        deadline = self._deadlines.get(spec)
+        found: Endpoint | str
+        if deadline is not None and deadline.hung:
+            found = (f"{spec}: not answering for {deadline.hung_for():.0f} s: the daemon "
+                     "may be hung")
+        else:
+            try:
+                found = self._open_endpoint(spec, generation)
+            except HostError as exc:
+                found = exc.message
+            except Exception as exc:
+                found = f"{spec}: {type(exc).__name__}: {exc}"
+        self._events.put((generation, "reopened", spec, found))
+
+    def _sample_cpu(self, endpoint: LibvirtEndpoint) -> bool:
+        """CPU usage of running domains since the last sample, as % of their vCPUs.
+
+        False when the driver keeps no CPU statistics (nothing was asked of the daemon).
+        """
+        if endpoint.endpoint in self._no_cpu_stats:
+            return False
         now = time.monotonic_ns()
-        seen: set[str] = set()
-        for endpoint in list(self.libvirt):
-            if endpoint.endpoint in self._no_cpu_stats:
+        times = endpoint.cpu_times()
+        if times is None:
+            self._no_cpu_stats.add(endpoint.endpoint)
+            return False
+        samples = {uuid: (now, cpu) for uuid, cpu in times.items()}
+        before = self._cpu_samples.get(endpoint.endpoint, {})
+        self._cpu_samples[endpoint.endpoint] = samples
+        for uuid, cpu in times.items():
+            previous = before.get(uuid)
+            guest = self.inventory.find_id(self.name, uuid)
+            if previous is None or guest is None or not guest.vcpus:
                 continue
-            times = endpoint.cpu_times()
-            if times is None:
-                self._no_cpu_stats.add(endpoint.endpoint)
+            elapsed = now - previous[0]
+            if elapsed <= 0:
                 continue
-            for uuid, cpu in times.items():
-                seen.add(uuid)
-                previous = self._cpu_samples.get(uuid)
-                self._cpu_samples[uuid] = (now, cpu)
-                guest = self.inventory.find_id(self.name, uuid)
-                if previous is None or guest is None or not guest.vcpus:
-                    continue
-                elapsed = now - previous[0]
-                if elapsed <= 0:
-                    continue
-                percent = float(round(100 * (cpu - previous[1]) / elapsed / guest.vcpus))
-                percent = min(100.0, max(0.0, percent))
-                if guest.cpu_percent != percent:
-                    self.inventory.upsert(guest.replace(cpu_percent=percent))
-        for uuid in set(self._cpu_samples) - seen:
-            del self._cpu_samples[uuid]
+            percent = float(round(100 * (cpu - previous[1]) / elapsed / guest.vcpus))
+            percent = min(100.0, max(0.0, percent))
+            if guest.cpu_percent != percent:
+                self.inventory.upsert(guest.replace(cpu_percent=percent))
+        return True
 
     def refresh(self) -> None:
         """Full relisting of every connected endpoint (the fallback under events)."""
-        for endpoint in list(self.libvirt):
+        endpoints: list[Endpoint] = [*self.libvirt, *([self.docker] if self.docker else [])]
+        for endpoint in endpoints:
             self.inventory.replace_endpoint(self.name, endpoint.endpoint,
                                             endpoint.list_guests())
-        if self.docker is not None:
-            self.inventory.replace_endpoint(self.name, self.docker.endpoint,
-                                            self.docker.list_guests())
 
     # -- actions ------------------------------------------------------------------------
     def _check_writable(self, what: str, guest: str | None = None) -> None:
@@ -376,15 +587,24 @@ class HostSession:
             raise ReadOnlyError(self.name, guest,
                                 f"host {self.name} is read-only: refusing to {what}")
 
+    def _not_connected(self, spec: str) -> HostError:
+        """Why an endpoint cannot be used now, in the words it failed with."""
+        status = self.endpoint_status.get(spec, "")
+        if status and status != "ok":
+            return HostError(self.name, f"{status} (retrying)" if self.live else status)
+        if not self.reachable and self.reason:
+            return HostError(self.name, f"host not reachable: {self.reason}")
+        return HostError(self.name, f"{spec} is not connected")
+
     def _endpoint_for(self, guest: Guest) -> LibvirtEndpoint | DockerEndpoint:
         if guest.kind == DOCKER:
             if self.docker is None:
-                raise HostError(self.name, "Docker is not connected")
+                raise self._not_connected(self.host.docker or "docker")
             return self.docker
         for endpoint in self.libvirt:
             if endpoint.endpoint == guest.endpoint:
                 return endpoint
-        raise HostError(self.name, f"{guest.endpoint or 'libvirt'} is not connected")
+        raise self._not_connected(guest.endpoint or "libvirt")
 
     def perform(self, guest: Guest, action: str, enable: bool = True) -> Guest | None:
         """Run one lifecycle action; returns the guest's new record (None if it is gone)."""
@@ -392,7 +612,13 @@ class HostSession:
             f"turn autostart {'on' if enable else 'off'} for {guest.name}")
         self._check_writable(label, guest.name)
         endpoint = self._endpoint_for(guest)
-        endpoint.perform(guest, action, enable)
+        try:
+            endpoint.perform(guest, action, enable)
+        except EndpointHung as exc:
+            if exc.pending is None:  # refused before it was sent: nothing will happen
+                raise
+            raise ActionTimedOut(self.name, guest.name, action, self.timeout,
+                                 exc.pending) from None
         fresh = endpoint.lookup(guest.id)
         if fresh is None:
             self.inventory.remove_id(self.name, guest.id)
@@ -710,7 +936,9 @@ class Fleet:
         is left to finish on its own, so it never delays the others.
         """
         chosen = list(self.sessions) if names is None else list(dict.fromkeys(names))
-        budget = deadline if deadline is not None else self.config.timeout + 2
+        # SSH (bounded by the timeout), then the endpoints in parallel (each bounded by
+        # it): a host that still has not answered is stuck somewhere we did not foresee.
+        budget = deadline if deadline is not None else 2 * self.config.timeout + 2
         outcome: dict[str, str | None] = {}
 
         def connect(name: str) -> None:
@@ -738,6 +966,18 @@ class Fleet:
             elif outcome.get(name) is not None:
                 errors[name] = str(outcome[name])
         return errors
+
+    def endpoint_problems(self, names: Iterable[str] | None = None) -> dict[str, list[str]]:
+        """{host: [why each endpoint is down]} for hosts that are up with endpoints down."""
+        chosen = list(self.sessions) if names is None else list(names)
+        problems: dict[str, list[str]] = {}
+        for name in chosen:
+            session = self.sessions[name]
+            if session.reachable:
+                down = [st for st in session.endpoint_status.values() if st != "ok"]
+                if down:
+                    problems[name] = down
+        return problems
 
     def start(self, gate: threading.Event | None = None) -> None:
         for session in self.sessions.values():

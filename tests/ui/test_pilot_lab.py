@@ -258,14 +258,12 @@ async def test_host_lost_mid_session_turns_rows_stale_and_recovers(
         try:
             # An action while the host dies: bounded, reported, the UI keeps running.
             app.request_action("start", [tinyb])
-            assert await until(pilot, lambda: app.main.table._host_stale("hostb"),
-                               timeout=60)
+            assert await until(pilot, lambda: app.main.table._stale(tinyb), timeout=60)
             assert notes.find("host hostb lost", "error")
             assert await until(pilot, lambda: notes.find("start failed", "error")
                                or notes.find("hostb/tinyb: started"), timeout=60)
             await pilot.press("j", "k")  # still answering keys
         finally:
             subprocess.run(["ip", "link", "set", "tvlab0", "up"], check=True)
-        assert await until(pilot, lambda: not app.main.table._host_stale("hostb"),
-                           timeout=90)
+        assert await until(pilot, lambda: not app.main.table._stale(tinyb), timeout=90)
     lab.virsh("hostb", "destroy", "tinyb", check=False)

@@ -225,7 +225,16 @@ class LibvirtConsole(Transport):
             if self._closed:
                 raise GuestError(self.host, self.name, "the console is closed")
             self._pending += data
-            self._flush()
+            try:
+                self._flush()
+            except GuestError as exc:
+                failed: GuestError | None = exc
+            else:
+                failed = None
+        if failed is not None:
+            # The stream is dead (its daemon went away): it will not say so by itself.
+            self._finish(failed.message)
+            raise failed
 
     def _finish(self, reason: str) -> None:
         with self._lock:

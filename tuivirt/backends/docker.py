@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
+from tuivirt.backends.deadline import Deadline
 from tuivirt.errors import GuestError, HostError
 from tuivirt.model import DOCKER, Guest, GuestState
 
@@ -18,6 +20,23 @@ _API_CALLS = {
     "start": "start", "shutdown": "stop", "reboot": "restart", "destroy": "kill",
     "suspend": "pause", "resume": "unpause", "undefine": "remove_container",
 }
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _bounded(method: Callable[P, R]) -> Callable[P, R]:
+    """Bound the call by the endpoint's deadline: a hung dockerd answers nothing."""
+
+    @functools.wraps(method)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        deadline = args[0].deadline  # type: ignore[attr-defined]
+        if deadline is None:
+            return method(*args, **kwargs)
+        return deadline.run(method.__name__, method, *args, **kwargs)  # type: ignore[no-any-return]
+
+    return wrapper
 
 
 def _message(exc: Exception) -> str:
@@ -65,26 +84,37 @@ class DockerEndpoint:
     """One Docker daemon of a host."""
 
     def __init__(self, host: str, url: str, *, display_url: str | None = None,
-                 timeout: float = 10.0) -> None:
+                 timeout: float = 10.0, deadline: Deadline | None = None) -> None:
         self.host = host
+        self.deadline = deadline
         self.url = url
         self.endpoint = display_url or url
         self.timeout = timeout
         self.api: Any = None
         self._events: Any = None
+        self._discarded = False  # closed before an open that outlived its deadline returned
 
+    @_bounded
     def open(self) -> None:
         import docker  # imported here: it costs ~0.2 s and only Docker hosts need it
 
+        # The SDK's own socket timeout stays well above our deadline, so a call to a hung
+        # daemon is answered by the deadline, whose pending outcome says if it landed.
         try:
-            self.api = docker.APIClient(base_url=self.url, timeout=max(1, round(self.timeout)),
-                                        version="auto")
+            api = docker.APIClient(base_url=self.url,
+                                   timeout=max(1, round(self.timeout * 6)), version="auto")
         except Exception as exc:  # DockerException on connect/version negotiation
             self.api = None
             raise HostError(self.host, f"{self.endpoint}: {_message(exc)}") from None
+        if self._discarded:  # given up on while it opened: nobody will close it
+            with contextlib.suppress(Exception):
+                api.close()
+            raise HostError(self.host, f"{self.endpoint}: opened too late")
+        self.api = api
 
     def close(self) -> None:
         self.stop_events()
+        self._discarded = True
         api, self.api = self.api, None
         if api is not None:
             with contextlib.suppress(Exception):
@@ -95,11 +125,15 @@ class DockerEndpoint:
             raise HostError(self.host, f"{self.endpoint}: not connected")
         return self.api
 
-    def alive(self) -> bool:
+    @_bounded
+    def probe(self) -> None:
+        """One round trip to the daemon."""
         try:
-            return bool(self._require().ping())
-        except Exception:
-            return False
+            self._require().ping()
+        except HostError:
+            raise
+        except Exception as exc:
+            raise HostError(self.host, f"{self.endpoint}: {_message(exc)}") from None
 
     def _record(self, info: dict[str, Any]) -> Guest:
         state, detail = _state(info.get("State", {}))
@@ -124,6 +158,7 @@ class DockerEndpoint:
             else None,
         )
 
+    @_bounded
     def list_guests(self) -> list[Guest]:
         api = self._require()
         try:
@@ -137,6 +172,7 @@ class DockerEndpoint:
                 guests.append(guest)
         return guests
 
+    @_bounded
     def lookup(self, container_id: str) -> Guest | None:
         import docker.errors
 
@@ -148,6 +184,7 @@ class DockerEndpoint:
         except Exception as exc:
             raise HostError(self.host, f"{self.endpoint}: {_message(exc)}") from None
 
+    @_bounded
     def perform(self, guest: Guest, action: str, enable: bool = True) -> None:
         api = self._require()
         try:
@@ -165,6 +202,7 @@ class DockerEndpoint:
         except Exception as exc:
             raise GuestError(self.host, guest.name, _message(exc)) from None
 
+    @_bounded
     def inspect_json(self, guest: Guest) -> str:
         api = self._require()
         try:
@@ -198,6 +236,7 @@ class DockerEndpoint:
             with contextlib.suppress(Exception):
                 stream.close()
 
+    @_bounded
     def facts(self) -> dict[str, Any]:
         api = self._require()
         try:

@@ -10,6 +10,7 @@ from typing import Any, ParamSpec, TypeVar
 
 import libvirt
 
+from tuivirt.backends.deadline import Deadline
 from tuivirt.backends.domxml import domain_kind_and_arch, network_bridge, network_ranges
 from tuivirt.errors import GuestError, HostError
 from tuivirt.model import Guest, GuestState, Network, version_string
@@ -83,6 +84,11 @@ def ensure_event_loop() -> None:
         _loop_thread.start()
 
 
+def event_loop_running() -> bool:
+    """Whether this process runs libvirt's event loop (consoles and close callbacks)."""
+    return _loop_thread is not None
+
+
 def _message(exc: libvirt.libvirtError) -> str:
     return str(exc.get_error_message() or exc)
 
@@ -92,10 +98,10 @@ def is_no_domain(exc: libvirt.libvirtError) -> bool:
 
 
 def _using(method: Callable[P, R]) -> Callable[P, R]:
-    """Count the call as a user of the connection, so close() never frees it mid-call."""
+    """Count the call as a user of the connection, so close() never frees it mid-call,
+    and bound it by the endpoint's deadline (a hung daemon answers nothing, for ever)."""
 
-    @functools.wraps(method)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+    def counted(*args: P.args, **kwargs: P.kwargs) -> R:
         endpoint = args[0]
         assert isinstance(endpoint, LibvirtEndpoint)
         endpoint._enter()
@@ -103,6 +109,13 @@ def _using(method: Callable[P, R]) -> Callable[P, R]:
             return method(*args, **kwargs)
         finally:
             endpoint._leave()
+
+    @functools.wraps(method)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        deadline = args[0].deadline  # type: ignore[attr-defined]
+        if deadline is None:
+            return counted(*args, **kwargs)
+        return deadline.run(method.__name__, counted, *args, **kwargs)  # type: ignore[no-any-return]
 
     return wrapper
 
@@ -116,8 +129,9 @@ class LibvirtEndpoint:
     """
 
     def __init__(self, host: str, uri: str, *, display_uri: str | None = None,
-                 read_only: bool = False) -> None:
+                 read_only: bool = False, deadline: Deadline | None = None) -> None:
         self.host = host
+        self.deadline = deadline
         self.uri = uri  # what we open (maybe a forwarded socket)
         self.endpoint = display_uri or uri  # what the user configured
         self.read_only = read_only
@@ -133,6 +147,7 @@ class LibvirtEndpoint:
         self._users = 0
         self._closing = False
         self._users_lock = threading.Lock()
+        self._discarded = False  # closed before an open that outlived its deadline returned
 
     def _enter(self) -> None:
         with self._users_lock:
@@ -149,15 +164,29 @@ class LibvirtEndpoint:
 
     # -- connection ---------------------------------------------------------------------
     def open(self, *, events: bool = False) -> None:
-        """Connect. With events, libvirt's event loop must exist before the connection does."""
+        """Connect. With events, libvirt's event loop must exist before the connection does.
+
+        Bounded by the deadline: opening a connection to a hung daemon never returns.
+        """
         if events:
             ensure_event_loop()
+        if self.deadline is None:
+            self._open()
+        else:
+            self.deadline.run("open", self._open)
+
+    def _open(self) -> None:
         # Streams (consoles) need the loop to exist before the connection does.
         self.streams_ready = _loop_thread is not None
         try:
             opener = libvirt.openReadOnly if self.read_only else libvirt.open
             self._closing = False
-            self.conn = opener(self.uri)
+            conn = opener(self.uri)
+            if self._discarded:  # given up on while it opened: nobody will close it
+                with contextlib.suppress(libvirt.libvirtError):
+                    conn.close()
+                raise HostError(self.host, f"{self.endpoint}: opened too late")
+            self.conn = conn
             self.driver = self.conn.getType()
             if self.driver == "LXC":  # containers: one type, the host's own arch
                 self._fixed_facts = ("lxc", self._host_arch())
@@ -216,6 +245,8 @@ class LibvirtEndpoint:
     def close(self) -> None:
         """Close now, or as soon as the calls still running on the connection return."""
         with self._users_lock:
+            if self.conn is None:
+                self._discarded = True
             if self._closing or self.conn is None:
                 return
             self._closing = True
@@ -254,6 +285,14 @@ class LibvirtEndpoint:
             return False
         finally:
             self._leave()
+
+    @_using
+    def probe(self) -> None:
+        """One round trip to the daemon (isAlive only looks at our side of the socket)."""
+        try:
+            self._require().getLibVersion()
+        except libvirt.libvirtError as exc:
+            raise HostError(self.host, f"{self.endpoint}: {_message(exc)}") from None
 
     def _require(self) -> libvirt.virConnect:
         if self.conn is None:

@@ -26,7 +26,7 @@ from textual.widgets import Input, Static
 from tuivirt import paths, xmltools
 from tuivirt.backends import domxml
 from tuivirt.config import Config
-from tuivirt.errors import TuivirtError
+from tuivirt.errors import ActionTimedOut, TuivirtError
 from tuivirt.inventory import Diff
 from tuivirt.model import DOCKER, DefinitionRef, Guest, GuestState
 from tuivirt.session import Fleet
@@ -45,6 +45,8 @@ if TYPE_CHECKING:
 from tuivirt.ui.widgets.host_panel import HostPanel
 
 #: action -> (verb shown while in flight, past tense for the outcome)
+#: How long an action that timed out is still watched for its outcome (seconds).
+LATE_OUTCOME_WAIT = 3600.0
 ACTION_WORDS = {
     "start": ("starting", "started"),
     "shutdown": ("shutting down", "shutdown requested"),
@@ -69,12 +71,13 @@ class ActionDone(Message):
     """Posted from a worker thread: one target's action finished."""
 
     def __init__(self, key: str, address: str, action: str, label: str,
-                 error: str | None) -> None:
+                 error: str | None, *, late: bool = False) -> None:
         self.key = key
         self.address = address
         self.action = action
         self.label = label
         self.error = error
+        self.late = late  # the outcome of an action that had timed out
         super().__init__()
 
 
@@ -689,6 +692,11 @@ class TuivirtApp(GuestKeysFirst, App[int]):
                 for pane in main.consoles():
                     if pane.guest.host == status.name:
                         pane.host_lost(status.reason)
+            elif status.down:
+                for pane in main.consoles():
+                    if (pane.guest.host == status.name and pane.transport is not None
+                            and pane.guest.endpoint in status.down):
+                        pane.endpoint_down(status.reason)
         if self.first_rows_at is None and table.guests:
             self.first_rows_at = time.monotonic()
             self.call_after_refresh(self.gate.set)
@@ -755,6 +763,10 @@ class TuivirtApp(GuestKeysFirst, App[int]):
         try:
             session = self.fleet.session(guest.host)
             session.perform(guest, action, enable)
+        except ActionTimedOut as exc:
+            self.post_message(ActionDone(guest.key, address, action, label, exc.message))
+            self._await_late(exc, guest, address, label)
+            return
         except TuivirtError as exc:
             message = getattr(exc, "message", str(exc))
             self.post_message(ActionDone(guest.key, address, action, label, message))
@@ -765,10 +777,36 @@ class TuivirtApp(GuestKeysFirst, App[int]):
             return
         self.post_message(ActionDone(guest.key, address, action, label, None))
 
+    def _await_late(self, exc: ActionTimedOut, guest: Guest, address: str,
+                    label: str) -> None:
+        """(Worker thread.) An action that timed out may still land: say when it does."""
+        from tuivirt.backends.deadline import Pending
+
+        pending = exc.pending
+        assert isinstance(pending, Pending)
+        started = time.monotonic()
+        if not pending.wait(LATE_OUTCOME_WAIT):
+            return
+        late = f"{time.monotonic() - started + exc.timeout:.0f} s after it was sent"
+        if pending.error is None:
+            outcome = f"{exc.action} (timed out earlier) took effect {late}: {label}"
+            error = None
+        else:
+            what = getattr(pending.error, "message", str(pending.error))
+            outcome = None
+            error = f"(timed out earlier) failed {late}: {what}"
+        with contextlib.suppress(RuntimeError):  # the app quit meanwhile
+            self.post_message(ActionDone(guest.key, address, exc.action,
+                                         outcome or label, error, late=True))
+
     def on_action_done(self, message: ActionDone) -> None:
         self.main.table.set_busy([message.key], None)
         if message.error is None:
-            self.notify(f"{message.address}: {message.label}", timeout=4)
+            self.notify(f"{message.address}: {message.label}", timeout=10 if message.late
+                        else 4)
+        elif message.late:
+            self.notify(f"{message.address}: {message.action} {message.error}",
+                        severity="error", timeout=10)
         else:
             self.notify(f"{message.address}: {message.action} failed: {message.error}",
                         severity="error", timeout=10)

@@ -31,9 +31,10 @@ class ConsoleApp(GuestKeysFirst, App[int]):
                                 leave_hint="ctrl+] quits · F5 reconnects")
 
     class HostLost(Message):
-        def __init__(self, reason: str) -> None:
+        def __init__(self, reason: str, *, endpoint: bool = False) -> None:
             super().__init__()
             self.reason = reason
+            self.endpoint = endpoint  # only the guest's endpoint, not the whole host
 
     def compose(self) -> ComposeResult:
         yield self.pane
@@ -47,10 +48,17 @@ class ConsoleApp(GuestKeysFirst, App[int]):
         """(Any thread.) A stream over a dead SSH link may never end by itself."""
         if session.state == HostState.LOST:
             self.post_message(self.HostLost(session.reason))
+        elif self.pane.guest.endpoint in session.endpoints_down():
+            # Its daemon went away (the host itself answers): the stream may not say so.
+            reason = session.endpoint_status.get(self.pane.guest.endpoint, "")
+            self.post_message(self.HostLost(reason, endpoint=True))
 
     def on_console_app_host_lost(self, message: HostLost) -> None:
         if self.pane.transport is not None:
-            self.pane.host_lost(message.reason)
+            if message.endpoint:
+                self.pane.endpoint_down(message.reason)
+            else:
+                self.pane.host_lost(message.reason)
 
     def leave_terminal(self, terminal: TerminalView) -> None:
         self.on_console_pane_leave()

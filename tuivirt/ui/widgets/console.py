@@ -303,6 +303,13 @@ class ConsolePane(Vertical):
         self.update_header()
         self._start_retry()
 
+    def endpoint_down(self, reason: str) -> None:
+        """The guest's endpoint (not the whole host) stopped answering."""
+        self.host_lost(reason)
+        if not self.user_closed:
+            self.detail = reason
+            self.update_header()
+
     # -- reconnecting: when the guest runs again ---------------------------------------------
     def _start_retry(self) -> None:
         if self._retry is None and not self.user_closed:

@@ -21,7 +21,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from tuivirt.inventory import Diff, HostStatus
-from tuivirt.model import Guest, GuestState, HostState, format_vcpus
+from tuivirt.model import Guest, GuestState, format_vcpus
 from tuivirt.ui.filter import GuestFilter, haystack
 
 
@@ -452,7 +452,7 @@ class GuestTable(ScrollView, can_focus=True):
             return Strip([Segment(_fit(label, width), style)], width)
         guest = self.guests[key]
         row_style = base
-        stale = self._host_stale(guest.host)
+        stale = self._stale(guest)
         if row == self.cursor:
             row_style += self._style("cursor")
         if key in self.marks:
@@ -483,10 +483,10 @@ class GuestTable(ScrollView, can_focus=True):
         return strip.crop(int(self.scroll_x), int(self.scroll_x) + width).extend_cell_length(
             width, style)
 
-    def _host_stale(self, host: str) -> bool:
-        status = self.host_states.get(host)
-        return status is not None and status.state not in (HostState.CONNECTED,
-                                                            HostState.DEGRADED)
+    def _stale(self, guest: Guest) -> bool:
+        """Its host or its endpoint is not answering: what the row says is unconfirmed."""
+        status = self.host_states.get(guest.host)
+        return status is not None and status.stale(guest.endpoint)
 
     def _cell(self, guest: Guest, column: str, now: float, row_style: Style,
               stale: bool) -> tuple[str, Style]:

@@ -1,0 +1,118 @@
+"""The full-screen view under daemon faults: what it cannot confirm is shown stale, never
+fresh; an action on a hung daemon is bounded, and its late outcome is told."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import Lab
+from tests.faults import Faults
+from tuivirt.config import parse_config
+from tuivirt.model import DOCKER, GuestState
+from tuivirt.ui.app import TuivirtApp
+from tuivirt.ui.widgets.host_panel import HostPanel
+
+pytestmark = pytest.mark.lab
+TIMEOUT = 3.0
+
+
+class Notes:
+    """Every notification the app shows."""
+
+    def __init__(self, app: TuivirtApp) -> None:
+        self.items: list[tuple[str, str]] = []
+        original = app.notify
+
+        def notify(message: str, *args: Any, **kwargs: Any) -> None:
+            self.items.append((message, str(kwargs.get("severity", "information"))))
+            original(message, *args, **kwargs)
+
+        app.notify = notify  # type: ignore[method-assign]
+
+    def find(self, fragment: str, severity: str | None = None) -> bool:
+        return any(fragment in m and (severity is None or s == severity)
+                   for m, s in self.items)
+
+
+async def until(pilot: Any, predicate: Callable[[], bool], timeout: float = 30.0) -> bool:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        await pilot.pause(0.05)
+    return predicate()
+
+
+def make_app(lab: Lab) -> TuivirtApp:
+    return TuivirtApp(parse_config(f"timeout = {TIMEOUT}\n" + lab.config_text(), "lab.toml"))
+
+
+async def on_tinybox(pilot: Any) -> None:
+    app = pilot.app
+    assert await until(pilot, lambda: any(g.name == "tinybox" and g.kind == DOCKER
+                                          for g in app.main.table.guests.values()))
+    await pilot.press("slash", *"tinybox", "enter")
+    await pilot.pause()
+    assert app.main.table.current_guest.name == "tinybox"
+
+
+def state_cell(app: TuivirtApp) -> str:
+    table = app.main.table
+    guest = table.guests[table.current_guest.key]
+    text, _style = table._cell(guest, "state", time.time(), table._base_style(),
+                               table._stale(guest))
+    return text
+
+
+async def test_killed_dockerd_greys_its_rows_says_why_and_recovers(
+        lab: Lab, faults: Faults, state_home: Path) -> None:
+    app = make_app(lab)
+    async with app.run_test(size=(150, 40)) as pilot:
+        notes = Notes(app)
+        await on_tinybox(pilot)
+        assert state_cell(app) == "running"
+        faults.kill("local", "dockerd")
+        assert await until(pilot, lambda: state_cell(app).startswith("? "), 30), \
+            "a container of a dead dockerd still showed as confirmed"
+        panel = app.main.query_one(HostPanel)
+        assert "degraded" in str(panel.render()) and "docker.sock" in str(panel.render())
+        # Libvirt rows of the same host stay fresh.
+        tiny = next(g for g in app.main.table.guests.values() if g.name == "tiny")
+        assert not app.main.table._stale(tiny)
+        await pilot.press("S")
+        assert await until(pilot, lambda: notes.find("docker.sock", "error"), 15), notes.items
+        assert not notes.find("is not connected")
+        faults.start("local", "dockerd")
+        assert await until(pilot, lambda: state_cell(app) == "running", 30), state_cell(app)
+
+
+async def test_action_on_a_hung_dockerd_times_out_then_its_outcome_is_shown(
+        lab: Lab, faults: Faults, state_home: Path) -> None:
+    lab.docker("local", "stop", "-t", "1", "tinybox")
+    app = make_app(lab)
+    try:
+        async with app.run_test(size=(150, 40)) as pilot:
+            notes = Notes(app)
+            await on_tinybox(pilot)
+            assert await until(pilot, lambda: app.main.table.current_guest.state
+                               == GuestState.SHUTOFF)
+            faults.stop("local", "dockerd")
+            pressed = time.monotonic()
+            await pilot.press("s")
+            assert await until(pilot, lambda: notes.find("may still take effect", "error"),
+                               TIMEOUT + 3), notes.items
+            took = time.monotonic() - pressed
+            assert not app.main.table.busy, "the row still says it is starting"
+            faults.cont("local", "dockerd")
+            assert await until(pilot, lambda: notes.find("took effect"), 30), notes.items
+            assert await until(pilot, lambda: app.main.table.current_guest.state
+                               == GuestState.RUNNING, 30)
+            print(f"\nFIGURE start on a hung dockerd (UI): told after {took:.2f} s "
+                  f"(timeout {TIMEOUT:g} s); late outcome shown after SIGCONT")
+    finally:
+        lab.docker("local", "start", "tinybox", check=False)
