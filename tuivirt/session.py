@@ -788,6 +788,7 @@ class HostSession:
         """
         from tuivirt.backends.console import DockerConsole, LibvirtConsole, SSHConsole
 
+        self.ensure_connected()  # `tuivirt console`: F5 after its daemon came back
         # A console is a keyboard on the guest: a read-only host refuses it like any change.
         self._check_writable(f"open the console of {guest.name} (a console takes input)",
                              guest.name)

@@ -12,9 +12,12 @@ import pytest
 
 from tests.conftest import Lab
 from tests.faults import Faults
+from tuivirt.backends.libvirt import ensure_event_loop
 from tuivirt.config import parse_config
 from tuivirt.model import DOCKER, GuestState
+from tuivirt.session import Fleet
 from tuivirt.ui.app import TuivirtApp
+from tuivirt.ui.console_app import ConsoleApp
 from tuivirt.ui.widgets.host_panel import HostPanel
 
 pytestmark = pytest.mark.lab
@@ -116,3 +119,45 @@ async def test_action_on_a_hung_dockerd_times_out_then_its_outcome_is_shown(
                   f"(timeout {TIMEOUT:g} s); late outcome shown after SIGCONT")
     finally:
         lab.docker("local", "start", "tinybox", check=False)
+
+
+async def test_incident_console_says_its_libvirtd_died_and_reconnects_when_back(
+        lab: Lab, faults: Faults, state_home: Path,
+        scratch_vm: Callable[[str], str]) -> None:
+    """Issue 11.15: the header said "connected" over a dead libvirtd, F5 did not help."""
+    name = scratch_vm("hostb")
+    lab.virsh("hostb", "start", name)
+    ensure_event_loop()  # as `tuivirt console` does: the stream is read on it
+    config = parse_config(f"timeout = {TIMEOUT}\n" + lab.config_text(), "lab.toml")
+    fleet = Fleet(config)  # incident mode: one console, no live fleet behind it
+    try:
+        assert not fleet.connect(["hostb"])
+        guest = next(g for g in fleet.inventory.guests("hostb") if g.name == name)
+        app = ConsoleApp(config, fleet, guest, f"hostb/{name}")
+        async with app.run_test(size=(100, 30)) as pilot:
+            pane = app.pane
+
+            def shown() -> str:
+                return "\n".join(pane.terminal.lines())
+
+            assert await until(pilot, lambda: "tiny#" in shown(), 90), shown()[-300:]
+            faults.kill("hostb", "libvirtd")
+            killed = time.monotonic()
+            assert await until(pilot, lambda: pane.state == "disconnected", 30), \
+                (pane.state, pane.detail)
+            noticed = time.monotonic() - killed
+            assert "qemu:///system" in pane.detail, pane.detail
+            await pilot.press(*"typed while down")  # says so; nothing hangs
+            assert app.is_running
+            faults.start("hostb", "libvirtd")
+            restarted = time.monotonic()
+            await pilot.press("f5")
+            assert await until(pilot, lambda: pane.state == "connected", 60), pane.detail
+            back = time.monotonic() - restarted
+            await pilot.press("ctrl+u", *"echo back-$((4 * 4))", "enter")
+            assert await until(pilot, lambda: "back-16" in shown(), 60), shown()[-300:]
+            print(f"\nFIGURE tuivirt console, hostb's libvirtd killed: disconnected after "
+                  f"{noticed:.2f} s, connected {back:.2f} s after the restart")
+    finally:
+        fleet.close()
+        lab.virsh("hostb", "destroy", name, check=False)
