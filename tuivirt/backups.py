@@ -27,8 +27,14 @@ def backup_dir(host: str, name: str, kind: str = "domain") -> Path:
 def save(host: str, name: str, xml: str, kind: str = "domain") -> Path:
     """Write the previous definition; returns its path. Never overwrites an older one."""
     folder = backup_dir(host, name, kind)
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    folder.chmod(0o700)  # a definition may hold VNC/SPICE passwords
+    root = paths.state_dir() / "backups"
+    root.parent.mkdir(parents=True, exist_ok=True)  # the state dir, shared
+    # Private all the way down: a definition may hold VNC/SPICE passwords, and the
+    # folder names alone list the host's guests. chmod also tightens the 0755
+    # folders older versions made (and whatever the umask let through).
+    for level in (root, folder.parent, folder):
+        level.mkdir(mode=0o700, exist_ok=True)
+        level.chmod(0o700)
     stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
     n = 0
     while True:

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import Any, TextIO
 
 from tuivirt import __version__
-from tuivirt.config import Config, load_config
+from tuivirt.config import Config, load_config, timeout_problem
 from tuivirt.errors import AddressError, ConfigError, GuestError, HostError, TuivirtError
 from tuivirt.model import DOCKER, LIBVIRT_KINDS, DefinitionRef, Guest, GuestState, format_vcpus
 
@@ -618,8 +618,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         config = load_config(args.config)
         if args.timeout is not None:
-            if args.timeout <= 0:
-                raise UsageError("--timeout must be positive")
+            problem = timeout_problem(args.timeout)
+            if problem:
+                raise UsageError(f"--timeout {problem}")
             from dataclasses import replace
 
             config = replace(config, timeout=args.timeout)

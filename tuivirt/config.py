@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+import math
 import os
 import re
 import tomllib
@@ -20,7 +22,22 @@ DOCKER_SCHEMES = ("unix://", "tcp://", "http://", "https://")
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _SSH_RE = re.compile(r"^(?:(?P<user>[^@\s/]+)@)?(?P<host>\[[0-9A-Fa-f:.]+\]|[^@:\s/\[\]]+)"
                      r"(?::(?P<port>\d+))?$")
-_URI_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+_URL_RE = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://(?P<authority>[^/?#]*)"
+                     r"(?P<path>[^?#]*)(?:\?(?P<query>[^#]*))?(?P<fragment>#.*)?$")
+_AUTHORITY_RE = re.compile(r"^(?:(?P<user>[^@]*)@)?(?P<host>\[[^\]]*\]|[^:\[\]]*)"
+                           r"(?::(?P<port>.*))?$")
+_LABEL_RE = re.compile(r"^[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$")
+MAX_TIMEOUT = 3600.0  # an hour: beyond that a "bound" is no bound (and 1e10 overflows)
+# libvirt's drivers (libvirt.org/uri.html) and the modular daemons' own URIs
+LIBVIRT_DRIVERS = frozenset({
+    "qemu", "lxc", "xen", "libxl", "test", "vbox", "vmwareplayer", "vmwarews",
+    "vmwarefusion", "esx", "gsx", "vpx", "hyperv", "bhyve", "ch", "vz", "openvz",
+    "parallels", "phyp", "uml", "remote", "network", "nodedev", "nwfilter", "secret",
+    "storage", "interface",
+})
+# transports that reach another machine: they need its name
+NETWORK_TRANSPORTS = frozenset({"ssh", "libssh", "libssh2", "tcp", "tls"})
+LIBVIRT_TRANSPORTS = NETWORK_TRANSPORTS | {"unix", "ext"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,8 +90,14 @@ def _key_line(text: str, key: str, host_index: int | None) -> int | None:
     section: int | None = None  # None: top level; -1: some other table; N: Nth [[host]]
     hosts_seen = -1
     key_re = re.compile(rf"^\s*(?:{re.escape(key)}|\"{re.escape(key)}\")\s*=")
+    # A table header that sets the key: `[timeout]` at top level, `[host.KEY]` in a host
+    prefix = r"\[?\s*" if host_index is None else r"\[?\s*host\s*\.\s*"
+    header_re = re.compile(rf"^\[{prefix}(?:{re.escape(key)}|\"{re.escape(key)}\")\s*[\].]")
     for number, line in enumerate(text.splitlines(), start=1):
         stripped = line.strip()
+        in_host = section == host_index or (section == -1 and hosts_seen == host_index)
+        if key and header_re.match(stripped) and (host_index is None or in_host):
+            return number
         if stripped.startswith("[[host]]"):
             hosts_seen += 1
             section = hosts_seen
@@ -104,6 +127,109 @@ def parse_ssh(value: str) -> SSHTarget:
     if port is not None and not 0 < port < 65536:
         raise ValueError(f"port {port} is out of range")
     return SSHTarget(host=host, user=match["user"], port=port)
+
+
+def timeout_problem(value: object) -> str | None:
+    """Why `value` is not a usable timeout in seconds, or None (config and --timeout)."""
+    if (isinstance(value, bool) or not isinstance(value, int | float)
+            or not math.isfinite(value) or not 0 < value <= MAX_TIMEOUT):
+        return f"must be a positive number of seconds, at most {MAX_TIMEOUT:g}"
+    return None
+
+
+def _host_problem(host: str) -> str | None:
+    """Why `host` (as written in a URI's authority) is not a host name or address."""
+    if host.startswith("["):
+        try:
+            ipaddress.IPv6Address(host[1:-1])
+        except ValueError:
+            return f"{host!r} is not an IPv6 address"
+        return None
+    if not host:
+        return "no host name"
+    if re.fullmatch(r"[0-9.]+", host):
+        try:
+            ipaddress.IPv4Address(host)
+        except ValueError:
+            return f"{host!r} is not an IPv4 address"
+        return None
+    labels = host.removesuffix(".").split(".")
+    if len(host) > 253 or not all(_LABEL_RE.match(label) for label in labels):
+        return f"{host!r} is not a host name"
+    return None
+
+
+def _authority_problem(authority: str, *, port_required: bool) -> str | None:
+    """Check `user@host:port`; None when it is well-formed."""
+    match = _AUTHORITY_RE.match(authority)
+    if match is None:
+        return f"{authority!r} is not of the form user@host:port"
+    problem = _host_problem(match["host"])
+    if problem:
+        return problem
+    port = match["port"]
+    if port is None:
+        return "needs a port (host:port)" if port_required else None
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        return f"port {port!r} is not a number from 1 to 65535"
+    return None
+
+
+def libvirt_uri_problem(uri: str) -> str | None:
+    """Why `uri` cannot be a libvirt connection URI, or None (libvirt.org/uri.html)."""
+    match = _URL_RE.match(uri)
+    if match is None:
+        return f"{uri!r} is not a libvirt URI (e.g. qemu:///system)"
+    driver, _, transport = match["scheme"].lower().partition("+")
+    if driver not in LIBVIRT_DRIVERS:
+        return (f"{uri!r}: unknown libvirt driver {driver!r} "
+                f"(known: {', '.join(sorted(LIBVIRT_DRIVERS))})")
+    if transport and transport not in LIBVIRT_TRANSPORTS:
+        return (f"{uri!r}: unknown transport {transport!r} "
+                f"(known: {', '.join(sorted(LIBVIRT_TRANSPORTS))})")
+    authority = match["authority"]
+    if transport in NETWORK_TRANSPORTS and not authority:
+        return (f"{uri!r}: the {transport} transport needs a host "
+                f"(e.g. {driver}+{transport}://root@host/system)")
+    if authority:
+        problem = _authority_problem(authority, port_required=False)
+        if problem:
+            return f"{uri!r}: {problem}"
+    if driver == "qemu" and match["path"] not in ("/system", "/session", "/embed"):
+        return f"{uri!r}: a QEMU URI ends in /system or /session (e.g. qemu:///system)"
+    return None
+
+
+def docker_url_problem(url: str) -> str | None:
+    """Why `url` is not a Docker endpoint we can open, or None.
+
+    A TCP endpoint needs its port: Docker's SDK refuses `tcp://host` at connect time
+    ("port is required"), and guessing 2375 (plain text) or 2376 (TLS) for the user
+    would hide a choice that decides whether the root-equivalent API is encrypted.
+    """
+    match = _URL_RE.match(url)
+    scheme = match["scheme"].lower() if match else ""
+    if match is None or f"{scheme}://" not in DOCKER_SCHEMES:
+        return f"{url!r} is not a Docker endpoint (unix:///… or tcp://host:port)"
+    if scheme == "unix":
+        path = match["authority"] + match["path"]
+        if match["authority"] or not path.startswith("/") or match["query"] is not None:
+            return f"{url!r}: needs an absolute socket path (unix:///var/run/docker.sock)"
+        return None
+    if match["query"] is not None or match["fragment"] or match["path"].strip("/"):
+        return f"{url!r}: write {scheme}://host:port, nothing after the port"
+    if "@" in match["authority"]:
+        return f"{url!r}: no user@ in a Docker endpoint"
+    problem = _authority_problem(match["authority"], port_required=True)
+    if problem == "needs a port (host:port)":
+        problem = "needs a port (Docker's are 2375, or 2376 with TLS)"
+    return f"{url!r}: {problem}" if problem else None
+
+
+def _toml_string(value: str) -> str:
+    import json
+
+    return json.dumps(value)  # a TOML basic string for what JSON can write
 
 
 def _valid_colour(value: str) -> bool:
@@ -140,13 +266,17 @@ def parse_config(text: str, path: str) -> Config:
     if not isinstance(theme, str):
         raise fail("must be a string", "theme", None)
     timeout = data.get("timeout", 10.0)
-    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
-        raise fail("must be a positive number of seconds", "timeout", None)
+    problem = timeout_problem(timeout)
+    if problem:
+        raise fail(problem, "timeout", None)
     raw_hosts = data.get("host", [])
     if not isinstance(raw_hosts, list) or not all(isinstance(h, Mapping) for h in raw_hosts):
         raise fail("must be an array of tables: [[host]]", "host", None)
     if not raw_hosts:
-        raise ConfigError(path, "no hosts configured: add at least one [[host]] table")
+        message = "no hosts configured: add at least one [[host]] table"
+        if "host" in data:  # `host = []`: point at it
+            raise fail(message, "host", None)
+        raise ConfigError(path, message)
 
     hosts: list[HostConfig] = []
     seen: set[str] = set()
@@ -173,18 +303,20 @@ def _parse_host(raw: Mapping[str, Any], index: int, fail: Any) -> HostConfig:
 
     libvirt = raw.get("libvirt", [])
     if isinstance(libvirt, str):
-        libvirt = [libvirt]
+        raise fail(f"must be a list of libvirt URIs: libvirt = [{_toml_string(libvirt)}]",
+                   f"{where}.libvirt", index)
     if not isinstance(libvirt, list) or not all(isinstance(u, str) for u in libvirt):
         raise fail("must be a list of libvirt URIs", f"{where}.libvirt", index)
     for uri in libvirt:
-        if not _URI_RE.match(uri):
-            raise fail(f"{uri!r} is not a libvirt URI (e.g. qemu:///system)",
-                       f"{where}.libvirt", index)
+        problem = libvirt_uri_problem(uri)
+        if problem:
+            raise fail(problem, f"{where}.libvirt", index)
     docker = raw.get("docker")
-    if docker is not None and (not isinstance(docker, str)
-                               or not docker.startswith(DOCKER_SCHEMES)):
-        raise fail(f"{docker!r} is not a Docker endpoint (unix:///… or tcp://…)",
-                   f"{where}.docker", index)
+    if docker is not None:
+        problem = (docker_url_problem(docker) if isinstance(docker, str)
+                   else f"{docker!r} is not a Docker endpoint (unix:///… or tcp://host:port)")
+        if problem:
+            raise fail(problem, f"{where}.docker", index)
     if not libvirt and docker is None:
         raise fail("a host needs at least one of libvirt = [...] or docker = \"...\"",
                    f"{where}.libvirt", index)
@@ -210,6 +342,9 @@ def _parse_host(raw: Mapping[str, Any], index: int, fail: Any) -> HostConfig:
             if ssh is None:
                 raise fail("only makes sense with ssh = \"user@host\"", f"{where}.{key}", index)
             value = os.path.expanduser(value)
+            if not os.path.isfile(value):
+                what = "is not a file" if os.path.exists(value) else "does not exist"
+                raise fail(f"{value!r} {what}", f"{where}.{key}", index)
         files[key] = value
     read_only = raw.get("read_only", False)
     if not isinstance(read_only, bool):

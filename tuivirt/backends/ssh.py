@@ -12,6 +12,7 @@ import contextlib
 import os
 import threading
 from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -47,16 +48,104 @@ def run_sync(coro: Coroutine[Any, Any, T], timeout: float) -> T:
         raise
 
 
+def default_known_hosts() -> str:
+    return os.path.expanduser("~/.ssh/known_hosts")
+
+
+@dataclass(frozen=True, slots=True)
+class OfferedKey:
+    """The host key a server presented and asyncssh did not trust, and whom it was for."""
+
+    host: str  # the name (or HostKeyAlias) known_hosts entries are matched against
+    addr: str  # the peer's address, matched too
+    port: int
+    algorithm: str
+    fingerprint: str  # SHA256:...
+
+
+def recorded_lines(path: str, host: str, addr: str, port: int) -> list[tuple[int, str]]:
+    """The known_hosts lines that record a key for this host: [(line number, marker)].
+
+    Matched as asyncssh matches (patterns, `[host]:port`, hashed `|1|...` entries), one
+    line at a time so the line can be named; marker is "" or "revoked". A line asyncssh
+    cannot read is skipped (it skips it too, or refuses the whole file).
+    """
+    import asyncssh
+
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            lines = handle.read().splitlines()
+    except OSError:
+        return []
+    entries: list[tuple[int, Any]] = []
+    for number, line in enumerate(lines, start=1):
+        text = line.strip()
+        if not text or text.startswith("#"):
+            continue
+        try:
+            entries.append((number, asyncssh.import_known_hosts(text)))
+        except (ValueError, asyncssh.KeyImportError):
+            continue
+
+    def matching(names: list[tuple[str, str]]) -> list[tuple[int, str]]:
+        found: list[tuple[int, str]] = []
+        for number, entry in entries:
+            keys, revoked = [], []
+            for name, address in names:
+                try:
+                    result = entry.match(name, address, None)
+                except ValueError:
+                    continue
+                keys += result[0]
+                revoked += result[2]
+            if revoked:
+                found.append((number, "revoked"))
+            elif keys:
+                found.append((number, ""))
+        return found
+
+    # As asyncssh matches a whole file: `[host]:port` entries first, then, only when
+    # none records a key, the plain host (no address: "[a]:port" is no IP address).
+    if port != 22:
+        found = matching([(f"[{host}]:{port}", ""), (f"[{addr}]:{port}", "")])
+        if any(marker == "" for _number, marker in found):
+            return found
+    return matching([(host, addr)])
+
+
+def describe_host_key_refusal(target: str, reason: str, known_hosts: str,
+                              offered: OfferedKey | None) -> str:
+    """An unknown host key (say how to trust it) apart from a changed one (an alarm)."""
+    presented = (f" (it presents the {offered.algorithm} key {offered.fingerprint})"
+                 if offered else "")
+    lines = (recorded_lines(known_hosts, offered.host, offered.addr, offered.port)
+             if offered else [])
+    revoked = [n for n, marker in lines if marker == "revoked"]
+    if "revoked" in reason.lower() or revoked:
+        where = f"{known_hosts}:{revoked[0]}" if revoked else known_hosts
+        return (f"ssh {target}: HOST KEY REVOKED: the key this host presents is marked "
+                f"@revoked in {where}. Refused; nothing was sent to the host.")
+    if lines:
+        where = ", ".join(f"{known_hosts}:{n}" for n, _marker in lines)
+        return (f"ssh {target}: HOST KEY CHANGED: the host's identity is not the one "
+                f"recorded in {where}{presented}. Someone may be intercepting the "
+                "connection (a man-in-the-middle attack), or the host was reinstalled. "
+                "Refused; nothing was sent to the host. Find out which from the host's "
+                "owner before anything else.")
+    missing = "" if os.path.exists(known_hosts) else " (no such file)"
+    return (f"ssh {target}: host key not verified: the host is not in {known_hosts}"
+            f"{missing}{presented}. Check the key's fingerprint with the host's owner, "
+            f"then add it to {known_hosts} (e.g. by connecting once with ssh).")
+
+
 def describe_ssh_error(host: str, target: str, exc: BaseException,
-                       known_hosts: str | None) -> str:
+                       known_hosts: str | None, offered: OfferedKey | None = None) -> str:
     """Turn asyncssh's and the OS's errors into a sentence a user can act on."""
     import asyncssh
 
-    kh = known_hosts or "~/.ssh/known_hosts"
     if isinstance(exc, asyncssh.HostKeyNotVerifiable):
-        return (f"ssh {target}: host key not verified ({exc.reason}): its key is not in "
-                f"{kh} or does not match it. Check the key's fingerprint with the host's "
-                f"owner, then add it to {kh} (e.g. by connecting once with ssh).")
+        return describe_host_key_refusal(target, str(exc.reason),
+                                         known_hosts or default_known_hosts(), offered)
     if isinstance(exc, asyncssh.PermissionDenied):
         return f"ssh {target}: permission denied (no key accepted; passwords are not used)"
     if isinstance(exc, asyncssh.DisconnectError):
@@ -84,6 +173,10 @@ class SSHTunnel:
         self._listeners: list[Any] = []
         self._sockets: list[Path] = []
         self._closing = False
+        self._offered: OfferedKey | None = None  # a host key asyncssh did not trust
+        # Always the one file tuivirt names, never what ~/.ssh/config says: with
+        # `UserKnownHostsFile none` there, asyncssh would check no host key at all.
+        self.known_hosts = host.ssh_known_hosts or default_known_hosts()
 
     @property
     def connected(self) -> bool:
@@ -98,12 +191,14 @@ class SSHTunnel:
             if isinstance(exc, KeyboardInterrupt | SystemExit):
                 raise
             raise HostError(self.host.name, describe_ssh_error(
-                self.host.name, str(self.target), exc, self.host.ssh_known_hosts)) from None
+                self.host.name, str(self.target), exc, self.known_hosts,
+                self._offered)) from None
 
     async def _connect(self) -> None:
         import asyncssh
 
         tunnel = self
+        self._offered = None
 
         class Client(asyncssh.SSHClient):
             def connection_lost(self, exc: Exception | None) -> None:
@@ -113,6 +208,13 @@ class SSHTunnel:
                 if tunnel.on_lost is not None:
                     reason = f"ssh connection lost: {exc}" if exc else "ssh connection closed"
                     tunnel.on_lost(reason)
+
+            def validate_host_public_key(self, host: str, addr: str, port: int,
+                                         key: asyncssh.SSHKey) -> bool:
+                # Called only for a key known_hosts does not trust: note it, refuse it.
+                tunnel._offered = OfferedKey(host, addr, port, key.get_algorithm(),
+                                             key.get_fingerprint("sha256"))
+                return False
 
         options: dict[str, Any] = {
             "connect_timeout": self.timeout,
@@ -129,8 +231,8 @@ class SSHTunnel:
             options["port"] = self.target.port
         if self.host.ssh_identity:
             options["client_keys"] = [self.host.ssh_identity]
-        if self.host.ssh_known_hosts:
-            options["known_hosts"] = self.host.ssh_known_hosts
+        # A file that does not exist trusts nothing (as asyncssh's own default does).
+        options["known_hosts"] = self.known_hosts if os.path.exists(self.known_hosts) else b""
         conn, _client = await asyncio.wait_for(
             asyncssh.create_connection(Client, self.target.host, **options),
             self.timeout)
