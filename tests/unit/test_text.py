@@ -74,7 +74,7 @@ ANY_CHAR = st.characters(exclude_categories=())  # surrogates too
 
 
 @given(st.text(alphabet=ANY_CHAR, max_size=40)
-       | st.lists(st.sampled_from(sorted(FORBIDDEN) + ["a", "中", " "]),
+       | st.lists(st.sampled_from([*sorted(FORBIDDEN), "a", "中", " "]),
                   max_size=40).map("".join))
 def test_property_no_forbidden_character_survives(text: str) -> None:
     single = inert(text)
@@ -89,7 +89,7 @@ def test_property_no_forbidden_character_survives(text: str) -> None:
 
 
 @pytest.mark.parametrize(("text", "width"), [
-    ("", 0), ("web-1", 5), ("数据库", 6), ("ｗｅｂ", 6), ("😀", 2), ("e\u0301", 1),
+    ("", 0), ("web-1", 5), ("数据库", 6), ("\uff57\uff45\uff42", 6), ("😀", 2), ("e\u0301", 1),
     ("café", 4), ("한국어", 6), ("a\u200db", 2),
 ])
 def test_cell_width(text: str, width: int) -> None:
