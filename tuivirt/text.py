@@ -81,3 +81,19 @@ def cell_width(text: str) -> int:
 def pad(text: str, width: int) -> str:
     """`text` left-aligned in `width` cells (as str.ljust, counting cells)."""
     return text + " " * (width - cell_width(text))
+
+
+def in_place(text: str) -> str:
+    """Every unsafe character as one visible character of its own (C0 as its control
+    picture, `␛`; DEL `␡`; the rest `�`), the others untouched: for a view whose
+    character offsets must stay put, e.g. an editor drawing its buffer."""
+    if text.isprintable():
+        return text
+    out = []
+    for char in text:
+        if unicodedata.category(char) in UNSAFE_CATEGORIES:
+            code = ord(char)
+            char = chr(0x2400 + code) if code < 0x20 else "\u2421" if code == 0x7F \
+                else "\ufffd"
+        out.append(char)
+    return "".join(out)

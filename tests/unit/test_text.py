@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tuivirt.text import UNSAFE_CATEGORIES, cell_width, inert, inert_lines, pad
+from tuivirt.text import UNSAFE_CATEGORIES, cell_width, in_place, inert, inert_lines, pad
 
 # What a hostile name, error or file may hold, by class (the list, spelled out).
 C0 = [chr(c) for c in range(0x20)]
@@ -106,3 +106,16 @@ def test_every_code_point_of_the_classes_is_escaped() -> None:
     for low, high in FORBIDDEN_RANGES:
         for code in range(low, high + 1):
             assert inert(chr(code)).startswith("\\"), hex(code)
+
+
+@given(st.text(alphabet=ANY_CHAR, max_size=40))
+def test_in_place_keeps_every_offset_and_hides_nothing(text: str) -> None:
+    shown = in_place(text)
+    assert len(shown) == len(text)
+    assert not any(forbidden(c) for c in shown)
+    assert all(s == t for s, t in zip(shown, text, strict=True)
+               if unicodedata.category(t) not in UNSAFE_CATEGORIES)
+
+
+def test_in_place_glyphs() -> None:
+    assert in_place("a\x1b[2J\x7f\x9b\u202e") == "a\u241b[2J\u2421\ufffd\ufffd"
