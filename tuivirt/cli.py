@@ -17,6 +17,7 @@ from tuivirt import __version__
 from tuivirt.config import Config, load_config, timeout_problem
 from tuivirt.errors import AddressError, ConfigError, GuestError, HostError, TuivirtError
 from tuivirt.model import DOCKER, LIBVIRT_KINDS, DefinitionRef, Guest, GuestState, format_vcpus
+from tuivirt.text import cell_width, inert, inert_lines, pad
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -129,8 +130,16 @@ def _fleet(config: Config) -> Any:
     return Fleet(config)
 
 
+# Human-readable output is made inert always, not only on a terminal: `| less -R`,
+# `| tee`, `watch` and a log tailed later reach a terminal too. Scripts read --json
+# (exact, JSON-escaped) or dumpxml (byte-exact), which are never touched.
+def _say(text: str, file: TextIO | None = None) -> None:
+    """A human-readable line that may hold outside text (names, daemon errors, paths)."""
+    print(inert_lines(text), file=file or sys.stdout)
+
+
 def _warn(text: str) -> None:
-    print(f"tuivirt: {text}", file=sys.stderr)
+    _say(f"tuivirt: {text}", sys.stderr)
 
 
 def _fmt_mem(mib: int | None) -> str:
@@ -146,9 +155,13 @@ def _guest_json(guest: Guest, address: str) -> dict[str, Any]:
 
 
 def _print_table(rows: list[list[str]], out: TextIO) -> None:
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    """Columns aligned by terminal cells (a CJK name takes two per character); every cell
+    on one line, its control and bidi characters escaped (a TAB would break the columns,
+    a right-to-left override would flip the ones after it)."""
+    rows = [[inert(cell) for cell in row] for row in rows]
+    widths = [max(cell_width(r[i]) for r in rows) for i in range(len(rows[0]))]
     for row in rows:
-        out.write("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True))
+        out.write("  ".join(pad(cell, w) for cell, w in zip(row, widths, strict=True))
                   .rstrip() + "\n")
 
 
@@ -255,7 +268,7 @@ def _resolve_one(fleet: Any, address: str, config: Config) -> Guest:
 
 
 def _confirm(action: str, targets: list[str], assume_yes: bool) -> bool:
-    listing = "\n".join(f"  {t}" for t in targets)
+    listing = "\n".join(f"  {inert(t)}" for t in targets)
     print(f"{action} will affect:\n{listing}", file=sys.stderr)
     if assume_yes:
         return True
@@ -310,9 +323,9 @@ def cmd_action(args: argparse.Namespace, config: Config) -> int:
             if o["ok"]:
                 what = done if action != "autostart" else (
                     "autostart on" if enable else "autostart off")
-                print(f"{o['address']}: {what} (now {o['state']})")
+                _say(f"{inert(o['address'])}: {what} (now {o['state']})")
             else:
-                print(f"{o['address']}: FAILED: {o['error']}", file=sys.stderr)
+                _say(f"{inert(o['address'])}: FAILED: {o['error']}", sys.stderr)
     return EXIT_OK if all(o["ok"] for o in outcomes) else EXIT_FAILED
 
 
@@ -355,9 +368,9 @@ def cmd_define(args: argparse.Namespace, config: Config) -> int:
         guest, backup = fleet.session(args.host).define(xml)
     finally:
         fleet.close()
-    print(f"{args.host}/{guest.name}: defined ({guest.kind}, {guest.state})")
+    _say(f"{args.host}/{inert(guest.name)}: defined ({guest.kind}, {guest.state})")
     if backup:
-        print(f"previous definition kept in {backup}")
+        _say(f"previous definition kept in {backup}")
     return EXIT_OK
 
 
@@ -461,7 +474,7 @@ def cmd_history(args: argparse.Namespace, config: Config) -> int:
         sys.stdout.write("\n")
         return EXIT_OK
     if not found:
-        print(f"{ref.address}: no backups (one is kept before every define)")
+        _say(f"{ref.address}: no backups (one is kept before every define)")
         return EXIT_OK
     rows = [["N", "SAVED", "FILE"]] + [[str(n), b.label, str(b.path)]
                                        for n, b in enumerate(found, 1)]
@@ -512,9 +525,10 @@ def cmd_restore(args: argparse.Namespace, config: Config) -> int:
         diff = xmltools.unified_diff(current, text, f"defined on {ref.host} now"
                                      if current else "(not defined)", path)
         if not diff:
-            print(f"{ref.address}: the backup is the current definition: nothing to do")
+            _say(f"{ref.address}: the backup is the current definition: nothing to do")
             return EXIT_OK
-        sys.stdout.write(diff if diff.endswith("\n") else diff + "\n")
+        # For the eye before a yes/no, not data: a backup file may hold C1 controls.
+        _say(diff.removesuffix("\n"))
         if not _confirm("restore", [f"{ref.address} from {path}"], args.yes):
             print("cancelled: nothing was changed")
             return EXIT_FAILED
@@ -525,9 +539,9 @@ def cmd_restore(args: argparse.Namespace, config: Config) -> int:
                              "deciding: nothing was written; run restore again") from None
     finally:
         fleet.close()
-    print(f"{applied.ref.address}: restored from {path}")
+    _say(f"{applied.ref.address}: restored from {path}")
     if applied.backup:
-        print(f"previous definition kept in {applied.backup}")
+        _say(f"previous definition kept in {applied.backup}")
     return EXIT_OK
 
 

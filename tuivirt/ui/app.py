@@ -428,8 +428,10 @@ class MainScreen(EditorHost):
         """
         if self.focused is not self.table:
             raise SkipAction()
+        from textual.content import Content
         from textual.widgets import TabbedContent, TabPane
 
+        from tuivirt.text import inert
         from tuivirt.ui.widgets.console import ConsolePane
 
         guest = self.table.current_guest
@@ -451,7 +453,7 @@ class MainScreen(EditorHost):
         if tabs is None:
             tabs = TabbedContent(id="consoles")
             await self.mount(tabs, after=self.query_one("#body"))
-        await tabs.add_pane(TabPane(address, pane, id=tab_id))
+        await tabs.add_pane(TabPane(Content(inert(address)), pane, id=tab_id))  # not markup
         tabs.active = tab_id
         self.set_focus(pane.terminal)  # now: Widget.focus() would let the table have the
         # keys typed behind `c` (s, r, D... are actions there); they are the guest's

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
+
+from tuivirt.text import inert
 
 
 class ConfirmScreen(ModalScreen[bool]):
@@ -41,11 +44,14 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(self.title_text, classes="title")
-            yield Static("\n".join(f"  • {t}" for t in self.targets), classes="targets")
+            # Targets are names from the daemons: one line each, inert, never markup.
+            yield Label(inert(self.title_text), classes="title", markup=False)
+            yield Static("\n".join(f"  • {inert(t)}" for t in self.targets),
+                         classes="targets", markup=False)
             if self.typed is not None:
-                yield Label(f"Type [b]{self.typed}[/b] to confirm:")
-                yield Input(placeholder=self.typed, id="typed")
+                yield Label(Text.assemble("Type ", (inert(self.typed), "bold"),
+                                          " to confirm:"))
+                yield Input(placeholder=inert(self.typed), id="typed")
             with Horizontal():
                 yield Button("Cancel (esc)", id="cancel")
                 yield Button(f"{self.confirm_label} (y)", id="confirm", variant="error")
@@ -59,8 +65,10 @@ class ConfirmScreen(ModalScreen[bool]):
     def action_confirm(self) -> None:
         if self.typed is not None:
             value = self.query_one("#typed", Input).value
-            if value != self.typed:
-                self.notify(f"type {self.typed!r} exactly to confirm", severity="warning")
+            # The name as shown (escaped) confirms too: a control character is not typable.
+            if value not in (self.typed, inert(self.typed)):
+                self.notify(f"type {inert(self.typed)} exactly to confirm",
+                            severity="warning")
                 return
         self.dismiss(True)
 

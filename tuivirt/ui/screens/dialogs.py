@@ -1,4 +1,8 @@
-"""Dialogs the editor needs: a diff to confirm, a choice among options, a small form."""
+"""Dialogs the editor needs: a diff to confirm, a choice among options, a small form.
+
+Titles, notes, diffs and defaults quote names and file contents: drawn inert (their
+control and bidi characters escaped) and never as markup.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,8 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
+
+from tuivirt.text import inert, inert_lines
 
 _DIALOG_CSS = """
 {name} {{ align: center middle; }}
@@ -28,7 +34,9 @@ _DIALOG_CSS = """
 def colour_diff(diff: str) -> Text:
     """A unified diff with the usual colours: removed red, added green, hunks blue."""
     out = Text()
-    for line in diff.splitlines():
+    # split("\n"), not splitlines(): that would also break at U+0085, U+2028, FS, GS...
+    # and hide them; as one line each is shown escaped.
+    for line in diff.removesuffix("\n").split("\n"):
         style = ""
         if line.startswith(("---", "+++")):
             style = "bold"
@@ -38,7 +46,7 @@ def colour_diff(diff: str) -> Text:
             style = "red"
         elif line.startswith("+"):
             style = "green"
-        out.append(line + "\n", style=style)
+        out.append(inert_lines(line) + "\n", style=style)
     return out
 
 
@@ -63,9 +71,9 @@ class DiffScreen(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(self.title_text, classes="title")
+            yield Label(inert(self.title_text), classes="title", markup=False)
             if self.note:
-                yield Static(self.note, classes="note")
+                yield Static(inert_lines(self.note), classes="note", markup=False)
             with VerticalScroll(id="diff"):
                 yield Static(colour_diff(self.diff) if self.diff else "(no differences)")
             with Horizontal():
@@ -107,10 +115,11 @@ class ChoiceScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(self.title_text, classes="title")
+            yield Label(inert(self.title_text), classes="title", markup=False)
             if self.note:
-                yield Static(self.note, classes="note")
-            yield OptionList(*[Option(label, id=key) for key, label in self.choices])
+                yield Static(inert_lines(self.note), classes="note", markup=False)
+            yield OptionList(*[Option(Text(inert(label)), id=key)
+                               for key, label in self.choices])
             yield Static("enter: choose · esc: cancel", classes="hint")
 
     def on_mount(self) -> None:
@@ -152,16 +161,18 @@ class FormScreen(ModalScreen[dict[str, str] | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(self.title_text, classes="title")
+            yield Label(inert(self.title_text), classes="title", markup=False)
             if self.note:
-                yield Static(self.note, classes="note")
+                yield Static(inert_lines(self.note), classes="note", markup=False)
             for field in self.fields:
-                yield Label(field.label)
+                yield Label(inert(field.label), markup=False)
                 if field.options:
                     yield Select([(o, o) for o in field.options], id=f"f-{field.key}",
                                  value=field.value or field.options[0], allow_blank=False)
                 else:
-                    yield Input(field.value, placeholder=field.placeholder,
+                    # A default built from a name (`NAME-clone`) shows what it will be:
+                    # an Input would draw its control characters raw.
+                    yield Input(inert(field.value), placeholder=inert(field.placeholder),
                                 id=f"f-{field.key}")
             with Horizontal():
                 yield Button("Cancel (esc)", id="cancel")

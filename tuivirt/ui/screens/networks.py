@@ -16,6 +16,7 @@ from tuivirt import xmltools
 from tuivirt.config import Config
 from tuivirt.errors import TuivirtError
 from tuivirt.model import DefinitionRef, Network
+from tuivirt.text import inert
 from tuivirt.ui.editing import EditorHost
 from tuivirt.ui.screens.confirm import ConfirmScreen
 from tuivirt.ui.screens.dialogs import Field, FormScreen
@@ -64,7 +65,7 @@ class NetworksScreen(EditorHost):
             table: DataTable[Text] = DataTable(id="nets", cursor_type="row",
                                                zebra_stripes=True)
             yield table
-        yield Static(id="nets-status")
+        yield Static(id="nets-status", markup=False)  # quotes the daemons' errors
         yield Footer()
 
     def on_mount(self) -> None:
@@ -134,19 +135,20 @@ class NetworksScreen(EditorHost):
         for net in self.networks:
             label = self._label(net.host)
             table.add_row(
-                Text(net.host, style=label), Text(net.name, style="bold"),
+                # Names, bridges and ranges are the daemon's: drawn inert.
+                Text(inert(net.host), style=label), Text(inert(net.name), style="bold"),
                 Text("active", style="green") if net.active else Text("inactive",
                                                                        style="dim"),
                 Text("yes" if net.autostart else "no"),
                 Text("yes" if net.persistent else "transient"),
-                Text(net.bridge or "-"), Text(", ".join(net.ranges) or "-"),
+                Text(inert(net.bridge or "-")), Text(inert(", ".join(net.ranges) or "-")),
                 key=f"{net.host}/{net.name}")
         if current is not None:
             for row, net in enumerate(self.networks):
                 if (net.host, net.name) == (current.host, current.name):
                     table.move_cursor(row=row)
         parts = [f"{len(self.networks)} networks"]
-        parts += [f"host {host}: {why}" for host, why in sorted(errors.items())]
+        parts += [f"host {inert(host)}: {inert(why)}" for host, why in sorted(errors.items())]
         self.query_one("#nets-status", Static).update(" · ".join(parts))
 
     def _label(self, host: str) -> str:

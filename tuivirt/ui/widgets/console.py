@@ -18,6 +18,7 @@ from textual.widgets import Input, Static
 from tuivirt.backends.console import ConsoleBuffer, ConsoleBusy, Transport
 from tuivirt.errors import ReadOnlyError, TuivirtError
 from tuivirt.model import Guest, GuestState
+from tuivirt.text import inert
 from tuivirt.ui.widgets.terminal import TerminalView
 
 if TYPE_CHECKING:
@@ -99,7 +100,7 @@ class ConsolePane(Vertical):
         self._typed_ahead = bytearray()  # keys typed while the console opens
 
     def compose(self) -> ComposeResult:
-        yield Static(id="con-header")
+        yield Static(id="con-header", markup=False)  # names and daemon errors: inert
         yield TerminalView(history=self.history, send=self.send, send_now=self.send_now,
                            id="con-term")
         search = Input(placeholder="search the scrollback (enter: older match, esc: close)",
@@ -125,7 +126,7 @@ class ConsolePane(Vertical):
             parts.append(transport)
         parts.append(self.leave_hint)
         header = self.query_one("#con-header", Static)
-        header.update(" · ".join(parts))
+        header.update(inert(" · ".join(parts)))
         header.set_class(self.state not in ("connected", "connecting"), "-down")
 
     # -- connecting ---------------------------------------------------------------------

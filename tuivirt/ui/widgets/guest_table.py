@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
@@ -22,6 +23,7 @@ from textual.strip import Strip
 
 from tuivirt.inventory import Diff, HostStatus
 from tuivirt.model import Guest, GuestState, format_vcpus
+from tuivirt.text import inert
 from tuivirt.ui.filter import GuestFilter, haystack
 
 
@@ -89,6 +91,13 @@ def fmt_uptime(started_at: float | None, now: float) -> str:
 
 
 def _fit(text: str, width: int, right: bool = False) -> str:
+    if not text.isascii():  # a CJK name takes two cells a character, a combining mark none
+        cells = cell_len(text)
+        if cells > width:
+            return set_cell_size(text, width - 1) + "…" if width > 1 \
+                else set_cell_size(text, width)
+        padding = " " * (width - cells)
+        return padding + text if right else text + padding
     if len(text) > width:
         return text[: max(0, width - 1)] + "…" if width > 1 else text[:width]
     return text.rjust(width) if right else text.ljust(width)
@@ -217,7 +226,7 @@ class GuestTable(ScrollView, can_focus=True):
                              reverse=self.sort_reverse)
             self._sorted = [g.key for g in ordered]
             # Sized for every guest, not the filtered few: columns do not jump as you type.
-            longest = max((len(g.name) for g in ordered), default=0)
+            longest = max((cell_len(inert(g.name)) for g in ordered), default=0)
             self._name_width = max(COLUMNS[3].width, min(48, longest))
         chosen = self.filter.select(self._sorted, guests, self._hay) if self.filter \
             else list(self._sorted)
@@ -447,7 +456,7 @@ class GuestTable(ScrollView, can_focus=True):
         if key.startswith("\0"):
             host = key[1:]
             status = self.host_states.get(host)
-            label = f" {host}" + (f"  ({status.state})" if status else "")
+            label = f" {inert(host)}" + (f"  ({status.state})" if status else "")
             style = base + self._style("group")
             return Strip([Segment(_fit(label, width), style)], width)
         guest = self.guests[key]
@@ -496,11 +505,13 @@ class GuestTable(ScrollView, can_focus=True):
             label = self.host_labels.get(guest.host)
             style = row_style + Style(color=label, bold=True) if label and not stale \
                 else row_style
-            return guest.host, style
+            return inert(guest.host), style
+        # Names and kinds come from the daemons: a TAB or an ESC would move the real
+        # cursor, a right-to-left override would flip the state column drawn after it.
         if column == "kind":
-            return guest.kind, row_style
+            return inert(guest.kind), row_style
         if column == "name":
-            return guest.name, row_style
+            return inert(guest.name), row_style
         if column == "state":
             if guest.key in self.busy:
                 return f"⟳ {self.busy[guest.key]}", row_style + self._style("busy")

@@ -10,6 +10,7 @@ from textual.widgets import Static
 
 from tuivirt.inventory import HostStatus
 from tuivirt.model import HostState
+from tuivirt.text import inert
 
 STATE_STYLE = {
     HostState.CONNECTED: "$success",
@@ -73,14 +74,15 @@ class HostPanel(Static):
             state = status.state if status else HostState.DISCONNECTED
             colour = variables.get(STATE_STYLE[state].lstrip("$"), "")
             text.append("● ", style=label or "")
-            text.append(f"{name:<12}", style="bold")
+            text.append(f"{inert(name):<12}", style="bold")
             text.append(f" {state:<12}", style=colour)
             if read_only:
                 text.append(" read-only", style="italic")
             if status:
                 text.append(f"  {ago(now - status.since)}", style="dim")
                 if status.reason:
-                    text.append(f"  {status.reason}", style="dim")
+                    # The daemon's or SSH's own words: one line, inert.
+                    text.append(f"  {inert(status.reason)}", style="dim")
         # The 1 s timer mostly recomputes the same "5m ago": skip the repaint then
         # (a repaint a second was most of the idle CPU with 5000 rows).
         shown = f"{self.app.theme}\n{text.plain}"

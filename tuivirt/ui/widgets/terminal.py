@@ -24,8 +24,11 @@ from textual import events
 from textual.actions import SkipAction
 from textual.geometry import Region, Size
 from textual.message import Message
+from textual.notifications import SeverityLevel
 from textual.strip import Strip
 from textual.widget import Widget
+
+from tuivirt.text import inert, inert_lines
 
 DECCKM = 1 << 5  # pyte keeps private modes shifted left by 5: cursor keys mode
 
@@ -522,6 +525,15 @@ class GuestKeysFirst:
     #: Priority actions skipped while a terminal has focus: their keys go to the guest
     #: (straight from the input thread, see TerminalView.arm).
     SKIPPED_ACTIONS = frozenset({"quit", "command_palette", "filter", "console"})
+
+    def notify(self, message: str, *, title: str = "",
+               severity: SeverityLevel = "information", timeout: float | None = None,
+               markup: bool = True) -> None:
+        """Every notification (widgets' too: theirs land here) is drawn inert and
+        without markup: they quote daemon errors, names and file contents, whose escape
+        sequences would reach the real terminal and whose `[...]` would be markup."""
+        super().notify(inert_lines(message), title=inert(title),  # type: ignore[misc]
+                       severity=severity, timeout=timeout, markup=False)
 
     def action_leave_terminal(self) -> None:
         """ctrl+] out of a focused terminal, as a priority binding: handled before any key

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from rich.segment import Segment
 from rich.style import Style
 from textual import events, on
 from textual.app import ComposeResult
@@ -35,6 +36,7 @@ from tuivirt import backups, drafts, xmltools
 from tuivirt.backends.domxml import XMLProblem, check_well_formed
 from tuivirt.errors import DefinitionChanged, TuivirtError
 from tuivirt.model import Applied, DefinitionRef
+from tuivirt.text import in_place, inert, inert_lines
 from tuivirt.ui.screens.dialogs import ChoiceScreen, DiffScreen
 
 if TYPE_CHECKING:
@@ -58,13 +60,28 @@ def displayable(text: str) -> str:
     return text
 
 
+def _drawable(strip: Strip) -> Strip:
+    """The line as drawn, its control, bidi and invisible characters each shown as one
+    visible glyph (`␛`, `�`). XML 1.0 allows C1 controls (U+009B is CSI) and bidi
+    overrides in text and attributes, and TextArea would write them to the terminal.
+    Only the drawing changes: the buffer, cursor and selection keep the exact text
+    (those characters count 0 cells there, so the line ends a cell earlier per glyph)."""
+    segments = list(strip)
+    if all(segment.text.isprintable() for segment in segments):
+        return strip
+    shown = [segment if segment.text.isprintable() else
+             Segment(in_place(segment.text), segment.style, segment.control)
+             for segment in segments]
+    return Strip(shown).adjust_cell_length(strip.cell_length)
+
+
 class XMLArea(TextArea):
     """A code TextArea whose gutter marks the line of the current XML problem."""
 
     problem_line: int | None = None  # 0-based
 
     def render_line(self, y: int) -> Strip:
-        strip = super().render_line(y)
+        strip = _drawable(super().render_line(y))
         if self.problem_line is None or self.soft_wrap:
             return strip
         if self.scroll_offset.y + y != self.problem_line:
@@ -148,8 +165,9 @@ class EditorPane(Vertical):
 
     # -- layout -------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
-        yield Static(id="ed-header")
-        note = Static(self.note, id="ed-note")
+        # Header, note and problem line quote names, paths and daemon errors: inert.
+        yield Static(id="ed-header", markup=False)
+        note = Static(inert_lines(self.note), id="ed-note", markup=False)
         note.display = bool(self.note)
         yield note
         # Only XML is highlighted: the JSON grammar crashes tree-sitter 0.26 (SIGSEGV).
@@ -167,7 +185,7 @@ class EditorPane(Vertical):
                        id="ed-search")
         search.display = False
         yield search
-        yield Static(id="ed-problem")
+        yield Static(id="ed-problem", markup=False)
 
     def on_mount(self) -> None:
         self.area.focus()
@@ -202,7 +220,7 @@ class EditorPane(Vertical):
             parts.append("applying…")
         if self.draft_state:
             parts.append(self.draft_state)
-        self.query_one("#ed-header", Static).update(" · ".join(parts))
+        self.query_one("#ed-header", Static).update(inert(" · ".join(parts)))
 
     # -- checking as you type ------------------------------------------------------------
     @on(TextArea.Changed, "#ed-area")
@@ -228,10 +246,10 @@ class EditorPane(Vertical):
         area.problem_line = self.problem.line - 1 if self.problem else None
         area.refresh()
         if self.problem is not None:
-            label.update(f"✗ not well-formed: {self.problem}  (ctrl+g: go there)")
+            label.update(inert_lines(f"✗ not well-formed: {self.problem}  (ctrl+g: go there)"))
             label.set_classes("-error")
         elif self.failure is not None:
-            label.update(f"✗ last apply refused: {self.failure}")
+            label.update(inert_lines(f"✗ last apply refused: {self.failure}"))
             label.set_classes("-error")
         else:
             label.update("✓ well-formed XML" if not self.read_only else "read-only")
