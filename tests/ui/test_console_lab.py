@@ -18,7 +18,7 @@ import pytest
 
 from tests.conftest import Lab, run_cli
 from tests.ptyrun import PtyRun
-from tests.ui.test_pilot_lab import make_app, ready, until
+from tests.ui.pilot import make_app, ready, until
 from tuivirt.backends.libvirt import ensure_event_loop
 from tuivirt.config import parse_config
 from tuivirt.model import GuestState

@@ -13,7 +13,7 @@ import pytest
 from textual.widgets import Input, Select
 
 from tests.conftest import Lab, run_cli, tiny_xml
-from tests.ui.test_pilot_lab import Notes, make_app, ready, until
+from tests.ui.pilot import Notes, make_app, ready, until
 from tuivirt import backups, drafts
 from tuivirt.ui.app import TuivirtApp
 from tuivirt.ui.screens.confirm import ConfirmScreen

@@ -12,6 +12,7 @@ import pytest
 
 from tests.conftest import Lab
 from tests.faults import Faults
+from tests.ui.pilot import Notes, until
 from tuivirt.backends.libvirt import ensure_event_loop
 from tuivirt.config import parse_config
 from tuivirt.model import DOCKER, GuestState
@@ -22,33 +23,6 @@ from tuivirt.ui.widgets.host_panel import HostPanel
 
 pytestmark = pytest.mark.lab
 TIMEOUT = 3.0
-
-
-class Notes:
-    """Every notification the app shows."""
-
-    def __init__(self, app: TuivirtApp) -> None:
-        self.items: list[tuple[str, str]] = []
-        original = app.notify
-
-        def notify(message: str, *args: Any, **kwargs: Any) -> None:
-            self.items.append((message, str(kwargs.get("severity", "information"))))
-            original(message, *args, **kwargs)
-
-        app.notify = notify  # type: ignore[method-assign]
-
-    def find(self, fragment: str, severity: str | None = None) -> bool:
-        return any(fragment in m and (severity is None or s == severity)
-                   for m, s in self.items)
-
-
-async def until(pilot: Any, predicate: Callable[[], bool], timeout: float = 30.0) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if predicate():
-            return True
-        await pilot.pause(0.05)
-    return predicate()
 
 
 def make_app(lab: Lab) -> TuivirtApp:

@@ -11,13 +11,15 @@ counts as hung and further calls fail at once instead of piling up threads.
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 from tuivirt.errors import EndpointHung
 
+P = ParamSpec("P")
 R = TypeVar("R")
 
 _inside = threading.local()  # set on a deadline thread: nested calls run in place
@@ -66,8 +68,7 @@ class Deadline:
         since = self.stuck_since
         return 0.0 if since is None else time.monotonic() - since
 
-    def run(self, what: str, fn: Callable[..., R], *args: Any,
-            timeout: float | None = None, **kwargs: Any) -> R:
+    def run(self, what: str, fn: Callable[..., R], *args: Any, **kwargs: Any) -> R:
         """fn(*args, **kwargs), waiting at most the deadline; EndpointHung beyond it."""
         if getattr(_inside, "active", False):
             return fn(*args, **kwargs)  # already on a deadline thread
@@ -93,7 +94,7 @@ class Deadline:
             if gave_up:
                 self._returned()
 
-        limit = self.timeout if timeout is None else timeout
+        limit = self.timeout
         thread = threading.Thread(target=target, daemon=True,
                                   name=f"call-{self.host}-{what}")
         thread.start()
@@ -120,3 +121,16 @@ class Deadline:
                 self.stuck_since = None
         if recovered and self.on_recovered is not None:
             self.on_recovered()
+
+
+def bounded(method: Callable[P, R]) -> Callable[P, R]:
+    """A method of an endpoint run under the endpoint's `deadline` (None: unbounded)."""
+
+    @functools.wraps(method)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        deadline: Deadline | None = getattr(args[0], "deadline", None)
+        if deadline is None:
+            return method(*args, **kwargs)
+        return deadline.run(method.__name__, method, *args, **kwargs)
+
+    return wrapper

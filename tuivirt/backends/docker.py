@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import contextlib
-import functools
 import json
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, ParamSpec, TypeVar
+from typing import Any
 
-from tuivirt.backends.deadline import Deadline
+from tuivirt.backends.deadline import Deadline, bounded
 from tuivirt.errors import GuestError, HostError
 from tuivirt.model import DOCKER, Guest, GuestState
 
@@ -20,23 +19,6 @@ _API_CALLS = {
     "start": "start", "shutdown": "stop", "reboot": "restart", "destroy": "kill",
     "suspend": "pause", "resume": "unpause", "undefine": "remove_container",
 }
-
-
-P = ParamSpec("P")
-R = TypeVar("R")
-
-
-def _bounded(method: Callable[P, R]) -> Callable[P, R]:
-    """Bound the call by the endpoint's deadline: a hung dockerd answers nothing."""
-
-    @functools.wraps(method)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        deadline = args[0].deadline  # type: ignore[attr-defined]
-        if deadline is None:
-            return method(*args, **kwargs)
-        return deadline.run(method.__name__, method, *args, **kwargs)  # type: ignore[no-any-return]
-
-    return wrapper
 
 
 def _message(exc: Exception) -> str:
@@ -94,7 +76,7 @@ class DockerEndpoint:
         self._events: Any = None
         self._discarded = False  # closed before an open that outlived its deadline returned
 
-    @_bounded
+    @bounded
     def open(self) -> None:
         import docker  # imported here: it costs ~0.2 s and only Docker hosts need it
 
@@ -125,7 +107,7 @@ class DockerEndpoint:
             raise HostError(self.host, f"{self.endpoint}: not connected")
         return self.api
 
-    @_bounded
+    @bounded
     def probe(self) -> None:
         """One round trip to the daemon."""
         try:
@@ -158,7 +140,7 @@ class DockerEndpoint:
             else None,
         )
 
-    @_bounded
+    @bounded
     def list_guests(self) -> list[Guest]:
         api = self._require()
         try:
@@ -172,7 +154,7 @@ class DockerEndpoint:
                 guests.append(guest)
         return guests
 
-    @_bounded
+    @bounded
     def lookup(self, container_id: str) -> Guest | None:
         import docker.errors
 
@@ -184,7 +166,7 @@ class DockerEndpoint:
         except Exception as exc:
             raise HostError(self.host, f"{self.endpoint}: {_message(exc)}") from None
 
-    @_bounded
+    @bounded
     def perform(self, guest: Guest, action: str, enable: bool = True) -> None:
         api = self._require()
         try:
@@ -202,7 +184,7 @@ class DockerEndpoint:
         except Exception as exc:
             raise GuestError(self.host, guest.name, _message(exc)) from None
 
-    @_bounded
+    @bounded
     def inspect_json(self, guest: Guest) -> str:
         api = self._require()
         try:
@@ -236,7 +218,7 @@ class DockerEndpoint:
             with contextlib.suppress(Exception):
                 stream.close()
 
-    @_bounded
+    @bounded
     def facts(self) -> dict[str, Any]:
         api = self._require()
         try:

@@ -10,7 +10,7 @@ from typing import Any, ParamSpec, TypeVar
 
 import libvirt
 
-from tuivirt.backends.deadline import Deadline
+from tuivirt.backends.deadline import Deadline, bounded
 from tuivirt.backends.domxml import domain_kind_and_arch, network_bridge, network_ranges
 from tuivirt.errors import GuestError, HostError
 from tuivirt.model import Guest, GuestState, Network, version_string
@@ -97,11 +97,11 @@ def is_no_domain(exc: libvirt.libvirtError) -> bool:
     return bool(exc.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN)
 
 
-def _using(method: Callable[P, R]) -> Callable[P, R]:
-    """Count the call as a user of the connection, so close() never frees it mid-call,
-    and bound it by the endpoint's deadline (a hung daemon answers nothing, for ever)."""
+def _counted(method: Callable[P, R]) -> Callable[P, R]:
+    """Count the call as a user of the connection, so close() never frees it mid-call."""
 
-    def counted(*args: P.args, **kwargs: P.kwargs) -> R:
+    @functools.wraps(method)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         endpoint = args[0]
         assert isinstance(endpoint, LibvirtEndpoint)
         endpoint._enter()
@@ -110,14 +110,13 @@ def _using(method: Callable[P, R]) -> Callable[P, R]:
         finally:
             endpoint._leave()
 
-    @functools.wraps(method)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        deadline = args[0].deadline  # type: ignore[attr-defined]
-        if deadline is None:
-            return counted(*args, **kwargs)
-        return deadline.run(method.__name__, counted, *args, **kwargs)  # type: ignore[no-any-return]
-
     return wrapper
+
+
+def _using(method: Callable[P, R]) -> Callable[P, R]:
+    """A call on the connection: counted, and bounded by the endpoint's deadline (a hung
+    daemon answers nothing, for ever)."""
+    return bounded(_counted(method))
 
 
 class LibvirtEndpoint:
