@@ -170,14 +170,23 @@ class HostSession:
         specs = self._specs
         # In parallel: one hung daemon costs its own deadline, not the others'.
         outcome: dict[str, Endpoint | str] = {}
+        settled = threading.Lock()
+        given_up = False  # an open that returns after this closes what it opened
 
         def attempt(spec: str) -> None:
+            found: Endpoint | str
             try:
-                outcome[spec] = self._open_endpoint(spec, generation)
+                found = self._open_endpoint(spec, generation)
             except HostError as exc:
-                outcome[spec] = exc.message
+                found = exc.message
             except Exception as exc:  # an unexpected library error: report, don't crash
-                outcome[spec] = f"{spec}: {type(exc).__name__}: {exc}"
+                found = f"{spec}: {type(exc).__name__}: {exc}"
+            with settled:
+                if not given_up:
+                    outcome[spec] = found
+                    return
+            if not isinstance(found, str):
+                found.close()
 
         threads = [threading.Thread(target=attempt, args=(spec,), daemon=True,
                                     name=f"open-{self.name}") for spec in specs[1:]]
@@ -187,6 +196,8 @@ class HostSession:
             attempt(specs[0])
         for thread in threads:
             thread.join(3 * self.timeout + 1)  # open, watch, list: each bounded
+        with settled:
+            given_up = True
         for spec in specs:
             found = outcome.get(spec, f"{spec}: no answer after {3 * self.timeout:g} s")
             if isinstance(found, str):

@@ -172,6 +172,7 @@ class SSHTunnel:
         self._conn: Any = None
         self._listeners: list[Any] = []
         self._sockets: list[Path] = []
+        self._forwards: dict[tuple[str, str], str] = {}  # (remote path, what) -> local
         self._closing = False
         self._offered: OfferedKey | None = None  # a host key asyncssh did not trust
         # Always the one file tuivirt names, never what ~/.ssh/config says: with
@@ -239,9 +240,17 @@ class SSHTunnel:
         self._conn = conn
 
     def forward(self, remote_path: str, what: str) -> str:
-        """Forward a remote unix socket to a new private local one; returns its path."""
+        """Forward a remote unix socket to a private local one; returns its path.
+
+        One forward per remote socket for the connection's life: each client connection
+        to it opens a new channel, so an endpoint reopened after its daemon restarted
+        (every few seconds while it is down) reuses it instead of piling up listeners.
+        """
         if self._conn is None:
             raise HostError(self.host.name, f"ssh {self.target}: not connected")
+        known = self._forwards.get((remote_path, what))
+        if known is not None:
+            return known
         local = paths.runtime_dir() / f"{self.host.name}-{os.getpid()}-{id(self):x}-{what}.sock"
         with contextlib.suppress(FileNotFoundError):
             local.unlink()
@@ -257,6 +266,7 @@ class SSHTunnel:
         os.chmod(local, 0o600)
         self._listeners.append(listener)
         self._sockets.append(local)
+        self._forwards[remote_path, what] = str(local)
         return str(local)
 
     def run(self, command: str, timeout: float | None = None) -> tuple[int, str, str]:
@@ -307,3 +317,4 @@ class SSHTunnel:
             with contextlib.suppress(OSError):
                 sock.unlink()
         self._sockets.clear()
+        self._forwards.clear()
