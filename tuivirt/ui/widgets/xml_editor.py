@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from rich.style import Style
 from textual import events, on
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingsMap
 from textual.containers import Vertical
 from textual.document._document import Document
 from textual.message import Message
@@ -58,8 +58,13 @@ def displayable(text: str) -> str:
     return text
 
 
+# The TextArea's own keys (cursor moves, selection, delete, undo...), by key.
+_AREA_KEYS = BindingsMap(TextArea.BINDINGS).key_to_bindings
+
+
 class XMLArea(TextArea):
-    """A code TextArea whose gutter marks the line of the current XML problem."""
+    """A code TextArea whose gutter marks the line of the current XML problem, and whose
+    keys take effect in the order they were typed."""
 
     problem_line: int | None = None  # 0-based
 
@@ -82,6 +87,17 @@ class XMLArea(TextArea):
             event.stop()
             event.prevent_default()
             return
+        # Textual runs a widget's key bindings only once the key has bubbled up to the
+        # app, one message queue per ancestor, while a letter is inserted here at once:
+        # in a burst read in one go (`Down End Z`), Z landed before the cursor moved.
+        # Our own bindings run here instead, in arrival order. The focused widget's
+        # bindings come first in Textual's chain anyway, so which action runs is the
+        # same; an action that declines (check_action) still bubbles as before.
+        for binding in _AREA_KEYS.get(event.key, ()):
+            if await self.app.run_action(binding.action, self):
+                event.stop()
+                event.prevent_default()
+                return
         await super()._on_key(event)
 
 
