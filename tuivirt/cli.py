@@ -347,14 +347,7 @@ def cmd_define(args: argparse.Namespace, config: Config) -> int:
         config.host(args.host)
     except KeyError as exc:
         raise UsageError(str(exc.args[0])) from None
-    try:
-        if args.file == "-":
-            xml = sys.stdin.read()
-        else:
-            with open(args.file, encoding="utf-8") as handle:
-                xml = handle.read()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"{args.file}: cannot read: {exc}") from None
+    xml = _read_definition(args.file)
     problem = domxml.check_well_formed(xml)
     if problem is not None:
         raise UsageError(f"{args.file}:{problem.line}:{problem.column}: XML is not "
@@ -372,6 +365,32 @@ def cmd_define(args: argparse.Namespace, config: Config) -> int:
     if backup:
         _say(f"previous definition kept in {backup}")
     return EXIT_OK
+
+
+def _read_definition(path: str) -> str:
+    """A definition file ('-': standard input), refused at once when it is bigger than
+    libvirt accepts (a 50 MB one was read, parsed, then refused by libvirt's client)."""
+    from tuivirt import xmltools
+
+    limit = xmltools.LIBVIRT_XML_MAX
+    try:
+        problem = None if path == "-" else xmltools.size_problem(os.stat(path).st_size,
+                                                                 path, limit)
+        if problem is None:
+            if path == "-":
+                data = sys.stdin.buffer.read(limit + 1)
+            else:
+                with open(path, "rb") as handle:
+                    data = handle.read(limit + 1)
+            # Standard input (or a file that grew): all we know is "more than the limit".
+            problem = xmltools.size_problem(len(data), "standard input" if path == "-"
+                                            else path, limit, more=True)
+        if problem is not None:
+            raise UsageError(problem)
+        # Newlines as text mode reads them (what define and restore always read).
+        return data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{path}: cannot read: {exc}") from None
 
 
 def _definition_ref(fleet: Any, text: str, config: Config, *,
@@ -496,11 +515,7 @@ def cmd_restore(args: argparse.Namespace, config: Config) -> int:
         path = str(found[number - 1].path)
     else:
         path = args.backup
-    try:
-        with open(path, encoding="utf-8") as handle:
-            text = handle.read()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"{path}: cannot read: {exc}") from None
+    text = _read_definition(path)
     fleet = _fleet(config)
     try:
         errors = fleet.connect([ref.host])

@@ -22,6 +22,57 @@ _DECLARATION_RE = re.compile(r"\A\s*(<\?xml\b[^>]*\?>)")
 _NO_NEWLINE = "\\ No newline at end of file\n"
 
 
+# libvirt carries a definition as one XDR string of at most REMOTE_STRING_MAX = 4 MiB
+# (remote_protocol.x). Measured on libvirt 9.0 here: 4,194,238 bytes reach the daemon,
+# 4,194,398 are refused by the client with "Unable to encode message payload".
+LIBVIRT_XML_MAX = 4 * 2**20
+# What the editor loads, a quarter of that. Real definitions are a few KiB (hundreds of
+# devices: ~100 KiB). Textual's TextArea took 0.7 s to open 1 MiB and 0.2 s a keystroke;
+# 2.6 s and 0.6 s at 4 MiB; a 50 MB file froze it for 20 s at 1 GB RSS, 2.5 s a key.
+EDITOR_MAX = 2**20
+
+
+def human_size(size: int) -> str:
+    if size < 2**10:
+        return f"{size} bytes"
+    if size < 2**20:
+        return f"{size / 2**10:.0f} KiB"
+    return f"{size / 2**20:.1f} MiB"
+
+
+def text_size(text: str) -> int:
+    """Bytes the text takes as UTF-8 (what libvirt's limit counts)."""
+    return len(text.encode("utf-8", "surrogatepass"))
+
+
+def size_problem(size: int, what: str, limit: int = EDITOR_MAX, *,
+                 more: bool = False) -> str | None:
+    """Why `size` bytes are refused (by the editor's limit or libvirt's), or None.
+    `more`: the size is only known to be over the limit (a stream read that far)."""
+    if size <= limit:
+        return None
+    is_size = f"is more than {human_size(limit)}" if more else f"is {human_size(size)}"
+    if limit >= LIBVIRT_XML_MAX:
+        return (f"{what} {is_size}: libvirt refuses a definition over "
+                f"{human_size(LIBVIRT_XML_MAX)} (its message size limit)")
+    return (f"{what} {is_size}, over the editor's limit of "
+            f"{human_size(limit)} (libvirt itself refuses a definition over "
+            f"{human_size(LIBVIRT_XML_MAX)})")
+
+
+def first_change(old: str, new: str) -> tuple[int, str] | None:
+    """The first line of `new` that differs from `old`: (1-based number, its text);
+    None when equal. A deletion gives the line now at that place ("" past the end)."""
+    old_lines, new_lines = old.split("\n"), new.split("\n")
+    for number, (a, b) in enumerate(zip(old_lines, new_lines, strict=False), 1):
+        if a != b:
+            return number, b
+    if len(old_lines) == len(new_lines):
+        return None
+    number = min(len(old_lines), len(new_lines)) + 1
+    return number, new_lines[number - 1] if number <= len(new_lines) else ""
+
+
 def unified_diff(old: str, new: str, old_label: str, new_label: str,
                  context: int = 3) -> str:
     """A unified diff of the two texts' lines; "" when they are equal.

@@ -48,3 +48,31 @@ async def test_ctrl_q_in_the_editor_closes_it_and_asks_about_the_buffer(
         await pilot.press("escape")
         await pilot.pause()
         assert app.main.editor is not None
+
+
+async def test_a_burst_of_keys_edits_where_the_keys_say(state_home: Path) -> None:
+    # Keys read in one go (a paste of keys, a slow SSH link delivering them together)
+    # reach the app back to back, as the driver posts them. Textual ran a TextArea's
+    # cursor bindings only once the key had bubbled up to the app, after the letters
+    # behind it were already typed: `Down End Z` put the Z at the top of the buffer.
+    from textual import events
+
+    app = fixed_app()
+    async with app.run_test(size=(140, 40)) as pilot:
+        await feed(pilot)
+        app.main.show_editor(EditorPane(None, ref=REF, base=DOMAIN_XML, text=DOMAIN_XML))
+        await pilot.pause()
+        await pilot.pause()
+        pane: Any = app.main.editor
+        assert app.focused is pane.area and pane.area.cursor_location == (0, 0)
+        for key, char in [("down", None), ("end", None), ("Z", "Z"), ("down", None),
+                          ("home", None), ("shift+right", None), ("Q", "Q"),
+                          ("backspace", None), ("right", None), ("W", "W")]:
+            app.post_message(events.Key(key, char))
+        await pilot.pause()
+        await pilot.pause()
+        lines = DOMAIN_XML.splitlines()
+        lines[1] += "Z"
+        # home: the first non-blank; "<" selected, replaced by Q, Q deleted, W after "u".
+        lines[2] = "  uWuid>" + lines[2].removeprefix("  <uuid>")
+        assert pane.text.splitlines()[:3] == lines[:3]

@@ -503,3 +503,51 @@ async def test_read_only_host_opens_the_editor_read_only(
         hosts = form_screen.query_one("#f-host", Select)
         assert [str(v) for _label, v in hosts._options] == ["local"]
     assert inactive_xml(lab, "hostb", name) == before
+
+
+def test_two_instances_editing_one_definition_each_keep_their_draft(
+        lab: Lab, lab_config: Path, state_home: Path) -> None:
+    # Was: one draft file per definition; A typed AAA, B typed BBB, both were killed,
+    # and only BBB survived, silently.
+    from tests.ui.test_console_lab import UserTerminal
+
+    def editor() -> UserTerminal:
+        return UserTerminal(["--config", str(lab_config), "edit", "local/tiny"])
+
+    def shows(text: str) -> Callable[[list[str]], bool]:
+        return lambda lines: any(text in line for line in lines)
+
+    first, second = editor(), editor()
+    try:
+        for term in (first, second):  # both open before either types
+            assert term.wait(shows("<name>tiny</name>"), 60), "\n".join(term.lines())
+        for term, marker in ((first, "AAA"), (second, "BBB")):
+            term.type(f"\x1b[B\x1b[F<!-- {marker} -->".encode())  # down, end, text
+            assert term.wait(shows(f"<name>tiny</name><!-- {marker} -->"), 10)
+            assert term.wait(shows("draft saved"), DRAFT_AFTER + 10), "\n".join(term.lines())
+    finally:
+        for term in (first, second):
+            term.proc.kill()  # kill -9: nothing runs on the way out
+            term.proc.wait()
+            term.hang_up()
+    third = editor()
+    try:
+        assert third.wait(shows("2 unapplied drafts of local/tiny"), 60), \
+            "\n".join(third.lines())
+        lines = third.lines()
+        aaa = next(n for n, line in enumerate(lines) if "AAA" in line)
+        bbb = next(n for n, line in enumerate(lines) if "BBB" in line)
+        assert bbb < aaa  # newest first
+        third.type(b"\x1b[B\r")  # the second: AAA's
+        assert third.wait(shows("<name>tiny</name><!-- AAA -->"), 15), \
+            "\n".join(third.lines())
+        assert not shows("BBB")(third.lines())
+        third.type(b"\x11")  # ctrl+q: asks; discard
+        assert third.wait(shows("Close and discard the changes"), 10)
+        third.type(b"\x1b[B\r")
+        assert third.proc.wait(15) == 0
+    finally:
+        third.close()
+    # AAA's draft went with the discard; BBB's, not chosen, is still there.
+    left = drafts.find("local", "domain", "tiny").drafts
+    assert [("BBB" in d.text, "AAA" in d.text) for d in left] == [(True, False)]

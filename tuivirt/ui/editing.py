@@ -84,39 +84,73 @@ class EditorHost(Screen[None]):
                 self.app.call_from_thread(self.open_failed, f"{ref.address}: cannot read "
                                           f"the definition: {getattr(exc, 'message', exc)}")
                 return
-            draft = drafts.load(ref.host, ref.kind, ref.name)
-            self.app.call_from_thread(self._offer_draft, ref, xml, draft, external)
+            problem = xmltools.size_problem(xmltools.text_size(xml),
+                                            f"{ref.address}'s definition")
+            if problem is not None:
+                self.app.call_from_thread(self.open_failed, f"not opened: {problem}")
+                return
+            found = drafts.find(ref.host, ref.kind, ref.name)
+            self.app.call_from_thread(self._offer_drafts, ref, xml, found, external)
 
         self.run_worker(fetch, thread=True, group="editor", exit_on_error=False)
 
-    def _offer_draft(self, ref: DefinitionRef, xml: str, draft: drafts.Draft | None,
-                     external: bool) -> None:
+    def _offer_drafts(self, ref: DefinitionRef, xml: str, found: drafts.Found,
+                      external: bool) -> None:
+        """Every unapplied draft of the definition (one per tuivirt that edited it,
+        running or not) is offered; none is deleted unless the user says so."""
         from tuivirt.ui.screens.dialogs import ChoiceScreen
 
-        if draft is None or draft.text == xml:
+        for reason in found.skipped:
+            self.notify(f"{ref.address}: a draft was not loaded: {reason}",
+                        severity="warning", timeout=10)
+        # Drafts with the same text are one edit (saved again by the instance that
+        # opened it): offered once, and all of them are "the one chosen".
+        same: dict[str, list[drafts.Draft]] = {}
+        for draft in found.drafts:
+            if draft.text != xml:
+                same.setdefault(draft.text, []).append(draft)
+        groups = list(same.values())
+        if not groups:
             self._open(ref, xml, xml, external)
             return
-        changed = xmltools.changed_lines(xml, draft.text)
-        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(draft.saved_at))
-        note = f"It differs from the definition in {changed} lines."
-        if draft.base != xml:
-            note += (" The definition on the host changed since the draft was started: "
-                     "applying the draft will show you both.")
+        offered = [d for group in groups for d in group]
+        choices = [(f"draft:{n}", ("Open the draft: " if len(groups) == 1 else "")
+                    + draft_summary(group[0], xml)) for n, group in enumerate(groups)]
+        if len(groups) == 1:
+            draft = groups[0][0]
+            when = time.strftime("%Y-%m-%d %H:%M", time.localtime(draft.saved_at))
+            title = f"An unapplied draft of {ref.address} from {when} exists"
+            changed = xmltools.changed_lines(xml, draft.text)
+            note = f"It differs from the definition in {changed} lines."
+            discard_label = "Discard the draft and open the definition"
+            keep_label = "Open the definition; keep the draft for later"
+        else:
+            title = f"{len(groups)} unapplied drafts of {ref.address} exist"
+            note = ("Each was left by a tuivirt that edited this definition (newest "
+                    "first). Open one; the others are kept and offered again.")
+            discard_label = f"Discard all {len(groups)} drafts and open the definition"
+            keep_label = "Open the definition; keep the drafts for later"
+        if any(d.base != xml for d in offered):
+            note += (" The definition on the host changed since a draft (marked 'host "
+                     "changed') was started: applying it will show you both.")
+        choices += [("definition", discard_label), ("keep", keep_label),
+                    ("cancel", "Cancel")]
 
         def chosen(key: str | None) -> None:
-            if key == "draft":
-                self._open(ref, draft.base, draft.text, external)
+            if key is not None and key.startswith("draft:"):
+                group = groups[int(key.removeprefix("draft:"))]
+                self._open(ref, group[0].base, group[0].text, external, tuple(group),
+                           adoptable(group))
             elif key == "definition":
-                drafts.discard(ref.host, ref.kind, ref.name)
+                for draft in offered:
+                    drafts.discard_draft(draft)
+                self._open(ref, xml, xml, external)
+            elif key == "keep":
                 self._open(ref, xml, xml, external)
             else:
                 self.open_cancelled()
 
-        self.app.push_screen(ChoiceScreen(
-            f"An unapplied draft of {ref.address} from {when} exists",
-            [("draft", "Open the draft"),
-             ("definition", "Discard the draft and open the definition"),
-             ("cancel", "Cancel")], note=note), chosen)
+        self.app.push_screen(ChoiceScreen(title, choices, note=note), chosen)
 
     def open_failed(self, message: str) -> None:
         self.notify(message, severity="error", timeout=8)
@@ -124,7 +158,8 @@ class EditorHost(Screen[None]):
     def open_cancelled(self) -> None:
         """The user chose not to open anything (the standalone editor exits)."""
 
-    def _open(self, ref: DefinitionRef, base: str, text: str, external: bool) -> None:
+    def _open(self, ref: DefinitionRef, base: str, text: str, external: bool,
+              loaded: tuple[drafts.Draft, ...] = (), draft_id: str = "") -> None:
         from tuivirt.ui.widgets.xml_editor import EditorPane, edit_externally
 
         if external:
@@ -134,7 +169,8 @@ class EditorHost(Screen[None]):
                 return
             text = edited
         pane = EditorPane(self.fleet, ref=ref, base=base, text=text,
-                          read_only=self.read_only(ref.host))
+                          read_only=self.read_only(ref.host), loaded=loaded,
+                          draft_id=draft_id)
         self.show_editor(pane)
 
     def writable_libvirt_hosts(self) -> tuple[str, ...]:
@@ -163,6 +199,10 @@ class EditorHost(Screen[None]):
         """A definition that does not exist yet (a clone, an import): define on apply."""
         from tuivirt.ui.widgets.xml_editor import EditorPane
 
+        problem = xmltools.size_problem(xmltools.text_size(text), f"new {ref.address}")
+        if problem is not None:
+            self.open_failed(f"not opened: {problem}")
+            return
         self.show_editor(EditorPane(self.fleet, ref=ref, base="", text=text, new=True,
                                     note=note, read_only=self.read_only(ref.host)))
 
@@ -173,3 +213,46 @@ class EditorHost(Screen[None]):
 
     def on_editor_pane_left(self) -> None:
         self.home().focus()
+
+
+def inert(text: str, width: int = 50) -> str:
+    """A line from a file, safe to show in a dialog: control, bidi and zero-width
+    characters escaped (\\x1b, \\u202e), markup escaped, cut to `width`."""
+    from textual.markup import escape
+
+    shown = "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii")
+                    for c in text.strip())
+    return escape(shown if len(shown) <= width else shown[:width - 1] + "…")
+
+
+def adoptable(group: list[drafts.Draft]) -> str:
+    """The id of a draft in `group` the new pane may go on writing (so that opening a
+    draft and keeping it again leaves one file, not two): one that no running tuivirt
+    or open pane writes. "" when there is none (then the pane starts its own)."""
+    from tuivirt.ui.widgets.xml_editor import HELD_DRAFTS
+
+    for draft in group:
+        if (draft.instance != drafts.LEGACY and draft.instance not in HELD_DRAFTS
+                and (draft.this_process or not draft.instance_running())):
+            return draft.instance
+    return ""
+
+
+def draft_summary(draft: drafts.Draft, xml: str) -> str:
+    """One line: when, size, how much differs from the definition and where first,
+    whose draft it is."""
+    when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(draft.saved_at))
+    parts = [when, xmltools.human_size(xmltools.text_size(draft.text)),
+             f"{xmltools.changed_lines(xml, draft.text)} lines differ"]
+    first = xmltools.first_change(xml, draft.text)
+    if first is not None:
+        parts.append(f"line {first[0]}: {inert(first[1])}")
+    if draft.this_process:
+        parts.append("this tuivirt")
+    elif draft.instance_running():
+        parts.append(f"open in a running tuivirt (pid {draft.pid})")
+    elif draft.pid is None:
+        parts.append("from an older tuivirt")
+    if draft.base != xml:
+        parts.append("host changed")
+    return " · ".join(parts)

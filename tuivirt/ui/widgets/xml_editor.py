@@ -23,7 +23,7 @@ from rich.segment import Segment
 from rich.style import Style
 from textual import events, on
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingsMap
 from textual.containers import Vertical
 from textual.document._document import Document
 from textual.message import Message
@@ -45,6 +45,7 @@ if TYPE_CHECKING:
 VALIDATE_AFTER = 0.15  # s of quiet typing before the buffer is parsed again
 DRAFT_AFTER = 1.0  # s of quiet typing before the draft is written
 _PROBLEM_STYLE = Style(color="white", bgcolor="red", bold=True)
+HELD_DRAFTS: set[str] = set()  # the draft ids of the panes open in this process
 
 
 def displayable(text: str) -> str:
@@ -75,8 +76,13 @@ def _drawable(strip: Strip) -> Strip:
     return Strip(shown).adjust_cell_length(strip.cell_length)
 
 
+# The TextArea's own keys (cursor moves, selection, delete, undo...), by key.
+_AREA_KEYS = BindingsMap(TextArea.BINDINGS).key_to_bindings
+
+
 class XMLArea(TextArea):
-    """A code TextArea whose gutter marks the line of the current XML problem."""
+    """A code TextArea whose gutter marks the line of the current XML problem, and whose
+    keys take effect in the order they were typed."""
 
     problem_line: int | None = None  # 0-based
 
@@ -99,6 +105,17 @@ class XMLArea(TextArea):
             event.stop()
             event.prevent_default()
             return
+        # Textual runs a widget's key bindings only once the key has bubbled up to the
+        # app, one message queue per ancestor, while a letter is inserted here at once:
+        # in a burst read in one go (`Down End Z`), Z landed before the cursor moved.
+        # Our own bindings run here instead, in arrival order. The focused widget's
+        # bindings come first in Textual's chain anyway, so which action runs is the
+        # same; an action that declines (check_action) still bubbles as before.
+        for binding in _AREA_KEYS.get(event.key, ()):
+            if await self.app.run_action(binding.action, self):
+                event.stop()
+                event.prevent_default()
+                return
         await super()._on_key(event)
 
 
@@ -140,7 +157,8 @@ class EditorPane(Vertical):
 
     def __init__(self, fleet: Fleet | None, *, ref: DefinitionRef | None, base: str,
                  text: str, new: bool = False, read_only: bool = False, note: str = "",
-                 language: str = "xml", title: str = "") -> None:
+                 language: str = "xml", title: str = "",
+                 loaded: tuple[drafts.Draft, ...] = (), draft_id: str = "") -> None:
         super().__init__()
         self.fleet = fleet
         self.ref = ref
@@ -162,6 +180,12 @@ class EditorPane(Vertical):
         self._draft_lock = threading.Lock()
         self._draft_seq = 0  # writes asked for
         self._draft_done = 0  # the newest write done
+        # This pane's own draft file: a new one, or the draft it was opened from when
+        # no other editor holds that one (see EditorHost). Never another pane's.
+        self.draft_id = draft_id or drafts.new_instance()
+        # The drafts the buffer was opened from (maybe another instance's): removed with
+        # this pane's own draft when the buffer is applied or discarded, not before.
+        self.loaded = tuple(d for d in loaded if d.instance != self.draft_id)
 
     # -- layout -------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -188,6 +212,7 @@ class EditorPane(Vertical):
         yield Static(id="ed-problem", markup=False)
 
     def on_mount(self) -> None:
+        HELD_DRAFTS.add(self.draft_id)
         self.area.focus()
         self.validate()
         self.update_header()
@@ -267,7 +292,8 @@ class EditorPane(Vertical):
         if self.ref is None or self.read_only:
             return None
         return drafts.Draft(host=self.ref.host, kind=self.ref.kind, name=self.ref.name,
-                            text=self.area.text, base=self.base, saved_at=time.time())
+                            text=self.area.text, base=self.base, saved_at=time.time(),
+                            instance=self.draft_id)
 
     def save_draft_soon(self) -> None:
         draft = self._draft()
@@ -295,7 +321,7 @@ class EditorPane(Vertical):
                 if draft is not None:
                     drafts.save(draft)
                 else:
-                    drafts.discard(ref.host, ref.kind, ref.name)
+                    drafts.discard(ref.host, ref.kind, ref.name, self.draft_id)
             except OSError as exc:
                 return f"draft NOT saved: {exc.strerror or exc}"
         return f"draft saved {time.strftime('%H:%M:%S')}" if draft is not None else ""
@@ -323,6 +349,7 @@ class EditorPane(Vertical):
     def on_unmount(self) -> None:
         if self._draft_dirty:
             self.save_draft_now()
+        HELD_DRAFTS.discard(self.draft_id)
 
     # -- apply ------------------------------------------------------------------------------
     def action_diff(self) -> None:
@@ -401,6 +428,7 @@ class EditorPane(Vertical):
         self.new = False
         self.base = applied.xml
         self._draft_dirty = False
+        self._discard_loaded()
         if self.area.text == text:
             # Show what libvirt stored (its defaults filled in, comments dropped).
             self.area.load_text(displayable(applied.xml))
@@ -472,6 +500,10 @@ class EditorPane(Vertical):
             self.app.call_from_thread(show, xml)
 
         def show(xml: str) -> None:
+            problem = xmltools.size_problem(xmltools.text_size(xml), "the live XML")
+            if problem is not None:
+                self.notify(f"not shown: {problem}", severity="error", timeout=8)
+                return
             live.load_text(displayable(xml))
             self.showing_live = True
             area.display, live.display = False, True
@@ -530,6 +562,12 @@ class EditorPane(Vertical):
         choices = []
         for number, backup in enumerate(found):
             try:
+                # The size first: a huge file is neither read nor offered as loadable.
+                problem = xmltools.size_problem(backup.path.stat().st_size, "it")
+                if problem is not None:
+                    choices.append((str(number), f"{backup.label}  not loadable: "
+                                    f"{problem}  {backup.path.name}"))
+                    continue
                 old = backup.path.read_text(encoding="utf-8")
             except OSError as exc:
                 choices.append((str(number), f"{backup.label}  unreadable: {exc}"))
@@ -543,6 +581,11 @@ class EditorPane(Vertical):
                 return
             path = found[int(key)].path
             try:
+                problem = xmltools.size_problem(path.stat().st_size, f"backup {path}")
+                if problem is not None:
+                    self.notify(f"not loaded: {problem}; the buffer is unchanged",
+                                severity="error", timeout=10)
+                    return
                 old = path.read_text(encoding="utf-8")
             except OSError as exc:
                 self.notify(f"cannot read {path}: {exc}", severity="error")
@@ -603,13 +646,25 @@ class EditorPane(Vertical):
         self._draft_dirty = False
         if self.ref is not None and not self.read_only:
             self._write_draft_in_order(None, self.ref)
+            self._discard_loaded()
         self.post_message(self.Closed(self))
+
+    def _discard_loaded(self) -> None:
+        """The drafts this buffer came from are applied or discarded with it."""
+        for draft in self.loaded:
+            try:
+                drafts.discard_draft(draft)
+            except OSError as exc:
+                self.notify(f"a draft could not be removed: {exc}", severity="warning")
+        self.loaded = ()
 
 
 def edit_externally(app: Any, text: str, suffix: str = ".xml") -> str | None:
-    """Run $VISUAL/$EDITOR on the text (the app suspended); None when it failed."""
+    """Run $VISUAL/$EDITOR on the text (the app suspended); None when it failed, or
+    when the result is too big for the editor (the file is then kept, and said)."""
     command = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
     fd, path = tempfile.mkstemp(prefix="tuivirt-", suffix=suffix)
+    keep = False
     try:
         with os.fdopen(fd, "w", encoding="utf-8", errors="surrogateescape") as handle:
             handle.write(text)
@@ -623,7 +678,15 @@ def edit_externally(app: Any, text: str, suffix: str = ".xml") -> str | None:
             app.notify(f"$EDITOR ({command}) exited with {status}: buffer unchanged",
                        severity="warning")
             return None
+        # The size before a byte is read: a 50 MB file froze the UI for 20 s at 1 GB RSS.
+        problem = xmltools.size_problem(os.stat(path).st_size, "$EDITOR's result")
+        if problem is not None:
+            keep = True
+            app.notify(f"not loaded: {problem}. The buffer is unchanged; the file is "
+                       f"kept: {path}", severity="error", timeout=15)
+            return None
         with open(path, encoding="utf-8", errors="surrogateescape") as handle:
             return handle.read()
     finally:
-        os.unlink(path)
+        if not keep:
+            os.unlink(path)
