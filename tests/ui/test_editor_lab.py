@@ -324,8 +324,9 @@ async def test_networks_view_start_stop_edit_and_new_from_one(
         screen = app.screen
         assert isinstance(screen, NetworksScreen)
         assert await until(pilot, lambda: any(n.name == net for n in screen.networks))
-        # Both hosts' networks are listed.
-        assert {n.host for n in screen.networks} >= {"local", "hostb"}
+        # Both hosts' networks are listed, also a host still connecting when it opened.
+        assert await until(pilot, lambda: {n.host for n in screen.networks}
+                           >= {"local", "hostb"})
         row = next(i for i, n in enumerate(screen.networks) if n.name == net)
         screen.home().move_cursor(row=row)
         await pilot.pause()

@@ -699,6 +699,11 @@ class TuivirtApp(GuestKeysFirst, App[int]):
                     if (pane.guest.host == status.name and pane.transport is not None
                             and pane.guest.endpoint in status.down):
                         pane.endpoint_down(status.reason)
+        if any(s.state != "connecting" for s in diff.hosts):
+            for screen in self.screen_stack:
+                hosts_changed = getattr(screen, "hosts_changed", None)
+                if hosts_changed is not None:
+                    hosts_changed()
         if self.first_rows_at is None and table.guests:
             self.first_rows_at = time.monotonic()
             self.call_after_refresh(self.gate.set)

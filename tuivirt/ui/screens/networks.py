@@ -93,6 +93,12 @@ class NetworksScreen(EditorHost):
     class NetworkEvent(Message):
         """libvirt said a network changed (posted from its event-loop thread)."""
 
+    def hosts_changed(self) -> None:
+        """A host connected or was lost: its networks appear or go (no network event
+        says so). Opened right at start-up, the view would otherwise miss a host that
+        was still connecting."""
+        self._on_network_event("", "")
+
     def _on_network_event(self, _host: str, _name: str) -> None:
         # On libvirt's event-loop thread: post and return (never wait for the UI there:
         # consoles and every host's events run on that thread).
