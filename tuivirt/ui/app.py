@@ -166,7 +166,8 @@ class MainScreen(EditorHost):
         Binding("h", "hosts", "Hosts"),
         Binding("question_mark", "help", "Help"),
         Binding("colon", "command_palette", "Commands", show=False),
-        Binding("q", "quit", "Quit"),
+        # app.quit: a screen has no quit action of its own (a plain "quit" did nothing)
+        Binding("q", "app.quit", "Quit"),
     ]
     DEFAULT_CSS = """
     MainScreen { layout: vertical; }
