@@ -37,6 +37,7 @@ from tuivirt.ui.screens.help import HelpScreen
 from tuivirt.ui.widgets.footer import KeyFooter
 from tuivirt.ui.widgets.guest_table import SORT_KEYS, GuestTable
 from tuivirt.ui.widgets.terminal import LEAVE_KEY, GuestKeysFirst, TerminalView
+from tuivirt.ui.workers import use_daemon_threads
 
 if TYPE_CHECKING:
     from textual.widgets import TabbedContent
@@ -623,6 +624,9 @@ class TuivirtApp(GuestKeysFirst, App[int]):
 
     def leave_terminal(self, terminal: TerminalView) -> None:
         self.main.give_table_back()
+
+    def on_load(self) -> None:
+        use_daemon_threads()  # a worker stuck on a hung host must not hold q
 
     def get_default_screen(self) -> MainScreen:
         return MainScreen(self.config, self.clock)
