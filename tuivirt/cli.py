@@ -577,7 +577,13 @@ def cmd_console(args: argparse.Namespace, config: Config) -> int:
                          via=args.via)
         return int(app.run() or 0)
     finally:
-        fleet.close()
+        # ctrl+] must end the process even when the host's daemon hangs (closing its
+        # connection waits for an answer): close in the background, wait 0.5 s at most.
+        import threading
+
+        closer = threading.Thread(target=fleet.close, name="close-fleet", daemon=True)
+        closer.start()
+        closer.join(0.5)
 
 
 def cmd_hosts(args: argparse.Namespace, config: Config) -> int:

@@ -237,15 +237,26 @@ class LibvirtConsole(Transport):
             raise failed
 
     def _finish(self, reason: str) -> None:
+        """Returns at once, on any thread: the stream is aborted in the background."""
         with self._lock:
             if self._closed:
                 return
             self._closed = True
+        # Local to this process (no call to the daemon): no more events for this stream.
         with contextlib.suppress(self._libvirt.libvirtError):
             self.stream.eventRemoveCallback()
+        self.buffer.close(reason)
+        # virStreamAbort waits for the daemon's answer: 40 s and more on the UI thread
+        # when a host's libvirtd hung (for ever over our SSH tunnel, which has no libvirt
+        # keepalive), and on libvirt's event-loop thread it would stall every other
+        # console and event. A daemon thread of its own: it ends when the daemon answers
+        # or the connection closes, and never holds the process's exit.
+        threading.Thread(target=self._abort, name=f"console-abort-{self.name}",
+                         daemon=True).start()
+
+    def _abort(self) -> None:
         with contextlib.suppress(self._libvirt.libvirtError):
             self.stream.abort()
-        self.buffer.close(reason)
 
     def close(self) -> None:
         self._finish("closed")

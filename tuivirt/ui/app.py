@@ -37,6 +37,7 @@ from tuivirt.ui.screens.help import HelpScreen
 from tuivirt.ui.widgets.footer import KeyFooter
 from tuivirt.ui.widgets.guest_table import SORT_KEYS, GuestTable
 from tuivirt.ui.widgets.terminal import LEAVE_KEY, GuestKeysFirst, TerminalView
+from tuivirt.ui.workers import use_daemon_threads
 
 if TYPE_CHECKING:
     from textual.widgets import TabbedContent
@@ -169,7 +170,8 @@ class MainScreen(EditorHost):
         Binding("h", "hosts", "Hosts"),
         Binding("question_mark", "help", "Help"),
         Binding("colon", "command_palette", "Commands", show=False),
-        Binding("q", "quit", "Quit"),
+        # app.quit: a screen has no quit action of its own (a plain "quit" did nothing)
+        Binding("q", "app.quit", "Quit"),
     ]
     DEFAULT_CSS = """
     MainScreen { layout: vertical; }
@@ -627,6 +629,9 @@ class TuivirtApp(GuestKeysFirst, App[int]):
 
     def leave_terminal(self, terminal: TerminalView) -> None:
         self.main.give_table_back()
+
+    def on_load(self) -> None:
+        use_daemon_threads()  # a worker stuck on a hung host must not hold q
 
     def get_default_screen(self) -> MainScreen:
         return MainScreen(self.config, self.clock)

@@ -11,6 +11,7 @@ from tuivirt.model import Guest, HostState
 from tuivirt.session import Fleet, HostSession
 from tuivirt.ui.widgets.console import ConsolePane
 from tuivirt.ui.widgets.terminal import LEAVE_KEY, GuestKeysFirst, TerminalView
+from tuivirt.ui.workers import use_daemon_threads
 
 
 class ConsoleApp(GuestKeysFirst, App[int]):
@@ -38,6 +39,9 @@ class ConsoleApp(GuestKeysFirst, App[int]):
 
     def compose(self) -> ComposeResult:
         yield self.pane
+
+    def on_load(self) -> None:
+        use_daemon_threads()  # a worker stuck on a hung host must not hold ctrl+]
 
     def on_mount(self) -> None:
         self.pane.terminal.focus()
