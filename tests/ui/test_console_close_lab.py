@@ -17,8 +17,8 @@ import pytest
 
 from tests.conftest import Lab
 from tests.faults import Faults
-from tests.ui.test_console_lab import UserTerminal, _shows
 from tests.ui.pilot import make_app, ready, until
+from tests.ui.test_console_lab import UserTerminal, _shows
 from tuivirt.ui.widgets.host_panel import HostPanel
 
 pytestmark = pytest.mark.lab

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from tests.ui.conftest import feed, fixed_app
-from tests.ui.test_editor_keys import REF
 from tests.ui.pilot import Notes, until
+from tests.ui.test_editor_keys import REF
 from tests.ui.test_snapshots import DOMAIN_XML
 from tuivirt import backups, drafts, xmltools
 from tuivirt.drafts import LEGACY, Draft
