@@ -146,3 +146,35 @@ def test_q_with_a_console_on_a_hung_daemon_exits_at_once(
         assert elapsed < EXITED, f"the process exited after {elapsed:.1f} s"
     finally:
         term.close()
+
+
+@pytest.mark.parametrize("host", ["local", "hostb"])
+async def test_typing_into_a_console_on_a_hung_daemon_never_freezes_the_ui(
+        lab: Lab, state_home: Path, running_vm: Callable[[str], str], faults: Faults,
+        host: str) -> None:
+    """Keys wait on their own thread, not the UI's; they reach the guest once it answers."""
+    name = running_vm(host)
+    app = make_app(lab)
+    with watchdog(faults, host) as hang:
+        async with app.run_test(size=(140, 45)) as pilot:
+            await ready(pilot, name)
+            await pilot.press("c")
+            assert await until(pilot, lambda: any(p.state == "connected"
+                                                  for p in app.main.consoles()), timeout=30)
+            pane = app.main.consoles()[0]
+
+            def shown() -> str:
+                return "\n".join(pane.terminal.lines())
+
+            assert await until(pilot, lambda: "tiny#" in shown(), timeout=90), shown()[-300:]
+            hang()
+            slowest = 0.0
+            for key in [*"x" * 150, "ctrl+u", *"echo typed-$((6 * 7))", "enter"]:
+                start = time.monotonic()
+                await pilot.press(key)
+                slowest = max(slowest, time.monotonic() - start)
+            faults.cont(host, "libvirtd")
+            assert await until(pilot, lambda: "typed-42" in shown(), timeout=30), \
+                shown()[-300:]
+    print(f"typing into a console on a hung {host} libvirtd: slowest key {slowest * 1000:.0f} ms")
+    assert slowest < 0.3, f"a key took {slowest:.2f} s: the UI waited on the daemon"

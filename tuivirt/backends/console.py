@@ -25,6 +25,7 @@ from tuivirt.errors import GuestError
 
 READ_CHUNK = 65536
 BUFFER_CAP = 1 << 20  # bytes waiting for the terminal emulator before reading pauses
+KEYS_CAP = 64 * 1024  # bytes typed (or pasted) that a console has not taken yet
 
 
 class ConsoleBusy(GuestError):
@@ -125,6 +126,73 @@ class Transport:
         raise NotImplementedError
 
 
+class KeyWriter:
+    """Keys on their way to a console, written on a thread of their own.
+
+    Writing to a console can block: libvirt's client makes a stream's send wait while
+    another call on the same connection waits for a hung daemon (typing into a console
+    of a SIGSTOPped libvirtd froze the UI for seconds), and a socket blocks once its
+    buffer is full. So the UI and keyboard threads only queue; `write(chunk)` runs here
+    and returns how much it took (0: would block; call `writable()` when it may take
+    more). Bounded: past `cap` bytes waiting, `put` refuses and the caller says so.
+    """
+
+    def __init__(self, name: str, write: Callable[[bytes], int],
+                 on_error: Callable[[str], None], cap: int = KEYS_CAP) -> None:
+        self._write = write
+        self._on_error = on_error
+        self.cap = cap
+        self._cond = threading.Condition()
+        self._pending = bytearray()
+        self._writable = True
+        self._closed = False
+        self._thread = threading.Thread(target=self._run, name=f"console-keys-{name}",
+                                        daemon=True)
+        self._thread.start()
+
+    def put(self, data: bytes) -> bool:
+        with self._cond:
+            if self._closed or len(self._pending) + len(data) > self.cap:
+                return False
+            self._pending += data
+            self._cond.notify()
+            return True
+
+    @property
+    def waiting(self) -> int:
+        return len(self._pending)
+
+    def writable(self) -> None:
+        with self._cond:
+            self._writable = True
+            self._cond.notify()
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            self._cond.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._closed and not (self._pending and self._writable):
+                    self._cond.wait()
+                if self._closed:
+                    return
+                chunk = bytes(self._pending[:READ_CHUNK])
+            try:
+                sent = self._write(chunk)
+            except GuestError as exc:
+                self.close()
+                self._on_error(exc.message)
+                return
+            with self._cond:
+                if sent > 0:
+                    del self._pending[:sent]
+                else:
+                    self._writable = False
+
+
 # -- libvirt --------------------------------------------------------------------------------
 class LibvirtConsole(Transport):
     """A console stream read on the libvirt event-loop thread (never blocks it)."""
@@ -142,7 +210,8 @@ class LibvirtConsole(Transport):
         self._lock = threading.Lock()
         self._closed = False
         self._reading = libvirt.VIR_STREAM_EVENT_READABLE
-        self._pending = bytearray()  # keys the guest could not take yet
+        self._want_writable = False  # the writer found the stream full: wake it when not
+        self._keys = KeyWriter(name, self._write, self._finish)
         buffer.on_space = self._resume
         self._watching = self._events()
         stream.eventAddCallback(self._watching, self._on_event, None)
@@ -150,7 +219,7 @@ class LibvirtConsole(Transport):
     def _events(self) -> int:
         lv = self._libvirt
         wanted = self._reading | lv.VIR_STREAM_EVENT_ERROR | lv.VIR_STREAM_EVENT_HANGUP
-        if self._pending:
+        if self._want_writable:
             wanted |= lv.VIR_STREAM_EVENT_WRITABLE
         return int(wanted)
 
@@ -160,7 +229,9 @@ class LibvirtConsole(Transport):
             self._read(stream)
         if events & lv.VIR_STREAM_EVENT_WRITABLE:
             with self._lock:
-                self._flush()
+                self._want_writable = False
+                self._update()
+            self._keys.writable()
         if events & (lv.VIR_STREAM_EVENT_ERROR | lv.VIR_STREAM_EVENT_HANGUP):
             # Drain what is left before saying so (the guest's last words).
             self._read(stream)
@@ -207,34 +278,29 @@ class LibvirtConsole(Transport):
         with contextlib.suppress(self._libvirt.libvirtError):
             self.stream.eventUpdateCallback(wanted)
 
-    def _flush(self) -> None:
-        while self._pending and not self._closed:
-            try:
-                sent = self.stream.send(bytes(self._pending))
-            except self._libvirt.libvirtError as exc:
-                self._pending.clear()
-                raise GuestError(self.host, self.name,
-                                 f"console: {exc.get_error_message() or exc}") from None
-            if sent == -2:
-                break
-            del self._pending[:sent]
-        self._update()
+    def _write(self, chunk: bytes) -> int:
+        """(The key writer's thread.) As much of chunk as the stream takes now."""
+        try:
+            sent = self.stream.send(chunk)
+        except self._libvirt.libvirtError as exc:
+            # The stream is dead (its daemon went away): it will not say so by itself.
+            raise GuestError(self.host, self.name,
+                             f"console: {exc.get_error_message() or exc}") from None
+        if sent == -2:  # full: the event loop says when it takes more
+            with self._lock:
+                self._want_writable = True
+                self._update()
+            return 0
+        return int(sent)
 
     def send(self, data: bytes) -> None:
-        with self._lock:
-            if self._closed:
-                raise GuestError(self.host, self.name, "the console is closed")
-            self._pending += data
-            try:
-                self._flush()
-            except GuestError as exc:
-                failed: GuestError | None = exc
-            else:
-                failed = None
-        if failed is not None:
-            # The stream is dead (its daemon went away): it will not say so by itself.
-            self._finish(failed.message)
-            raise failed
+        """Queue keys for the guest; never waits for the daemon."""
+        if self._closed:
+            raise GuestError(self.host, self.name, "the console is closed")
+        if not self._keys.put(data):
+            raise GuestError(self.host, self.name, f"the console has not taken the last "
+                             f"{self._keys.waiting} bytes typed: its host may not be "
+                             "answering; these keys were not sent")
 
     def _finish(self, reason: str) -> None:
         """Returns at once, on any thread: the stream is aborted in the background."""
@@ -242,6 +308,7 @@ class LibvirtConsole(Transport):
             if self._closed:
                 return
             self._closed = True
+        self._keys.close()
         # Local to this process (no call to the daemon): no more events for this stream.
         with contextlib.suppress(self._libvirt.libvirtError):
             self.stream.eventRemoveCallback()
@@ -294,6 +361,7 @@ class DockerConsole(Transport):
             raise GuestError(host, name, f"console: {exc}") from None
         self.sock = getattr(sock, "_sock", sock)  # the raw socket under docker's wrapper
         self._closed = False
+        self._keys = KeyWriter(name, self._write, self._failed)
         self.resize(cols, rows)
         self._thread = threading.Thread(target=self._pump, name=f"console-{name}",
                                         daemon=True)
@@ -314,12 +382,28 @@ class DockerConsole(Transport):
                 reason = f"console: {exc.strerror or exc}"
         self.buffer.close("closed" if self._closed else reason)
 
-    def send(self, data: bytes) -> None:
+    def _write(self, chunk: bytes) -> int:
+        """(The key writer's thread.) sendall: a full socket blocks this thread only."""
         try:
-            self.sock.sendall(data)
+            self.sock.sendall(chunk)
         except OSError as exc:
             raise GuestError(self.host, self.name, f"console: {exc.strerror or exc}") \
                 from None
+        return len(chunk)
+
+    def _failed(self, reason: str) -> None:
+        if not self._closed:
+            self.close()
+            self.buffer.close(reason)
+
+    def send(self, data: bytes) -> None:
+        """Queue keys for the container; never waits for its daemon."""
+        if self._closed:
+            raise GuestError(self.host, self.name, "the console is closed")
+        if not self._keys.put(data):
+            raise GuestError(self.host, self.name, f"the console has not taken the last "
+                             f"{self._keys.waiting} bytes typed: its host may not be "
+                             "answering; these keys were not sent")
 
     def resize(self, cols: int, rows: int) -> None:
         with contextlib.suppress(Exception):
@@ -330,6 +414,7 @@ class DockerConsole(Transport):
 
     def close(self) -> None:
         self._closed = True
+        self._keys.close()
         with contextlib.suppress(OSError):
             self.sock.shutdown(socket.SHUT_RDWR)
         with contextlib.suppress(OSError):
