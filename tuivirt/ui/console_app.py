@@ -8,7 +8,8 @@ from textual.message import Message
 
 from tuivirt.config import Config
 from tuivirt.model import Guest, HostState
-from tuivirt.session import Fleet, HostSession
+from tuivirt.session import Fleet
+from tuivirt.session.core import SessionCore
 from tuivirt.ui.widgets.console import ConsolePane
 from tuivirt.ui.widgets.terminal import LEAVE_KEY, GuestKeysFirst, TerminalView
 from tuivirt.ui.workers import use_daemon_threads
@@ -48,7 +49,7 @@ class ConsoleApp(GuestKeysFirst, App[int]):
         # No live fleet here: the session reports a lost host (SSH keepalive) itself.
         self.fleet.session(self.pane.guest.host).on_state = self._session_state
 
-    def _session_state(self, session: HostSession) -> None:
+    def _session_state(self, session: SessionCore) -> None:
         """(Any thread.) A stream over a dead SSH link may never end by itself."""
         if session.state == HostState.LOST:
             self.post_message(self.HostLost(session.reason))

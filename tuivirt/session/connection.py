@@ -1,0 +1,287 @@
+"""The host's life: connect, follow events, notice loss, reconnect with backoff.
+
+    disconnected -> connecting -> connected/degraded -> lost -> reconnecting -> ...
+
+Two threads while live: the event thread applies daemon events and alone changes the
+endpoint list; the upkeep thread probes, samples, relists and reopens, reporting to it
+through the queue, so the event thread never waits on a daemon."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+from tuivirt.backends.libvirt import LibvirtEndpoint
+from tuivirt.errors import (
+    HostError,
+)
+from tuivirt.model import Guest, HostState
+from tuivirt.session.core import (
+    DOCKER_EVENTS,
+    MAX_BACKOFF,
+    RELIST_EVERY,
+    STATS_EVERY,
+    UPKEEP_TICK,
+    Endpoint,
+)
+from tuivirt.session.endpoints import Endpoints
+from tuivirt.session.stats import Stats
+
+
+class Connection(Endpoints, Stats):
+    """Connecting, serving events and reconnecting: the session's state machine."""
+
+    def connect(self) -> None:
+        """Open the SSH tunnel (if any) and every endpoint, and list them all.
+
+        Blocking; raises HostError when no endpoint answers. Endpoints that fail while
+        others work leave the host DEGRADED, with the reasons in endpoint_status.
+        """
+        with self._lock:
+            self._generation += 1
+            generation = self._generation
+            self._teardown()
+            self._set_state(HostState.RECONNECTING if self.state in (
+                HostState.LOST, HostState.RECONNECTING) else HostState.CONNECTING)
+            try:
+                self._connect(generation)
+            except HostError as exc:
+                self._teardown()
+                self._set_state(HostState.LOST, exc.message)
+                raise
+
+    def _connect(self, generation: int) -> None:
+        host = self.host
+        if host.ssh is not None:
+            from tuivirt.backends.ssh import SSHTunnel  # asyncio + asyncssh: only when used
+
+            self.tunnel = SSHTunnel(host, timeout=self.timeout,
+                                    on_lost=lambda r: self._lost(generation, r))
+            self.tunnel.connect()
+        self.endpoint_status = {}
+        self._retry.clear()
+        specs = self._specs
+        # In parallel: one hung daemon costs its own deadline, not the others'.
+        outcome: dict[str, Endpoint | str] = {}
+        settled = threading.Lock()
+        given_up = False  # an open that returns after this closes what it opened
+
+        def attempt(spec: str) -> None:
+            found: Endpoint | str
+            try:
+                found = self._open_endpoint(spec, generation)
+            except HostError as exc:
+                found = exc.message
+            except Exception as exc:  # an unexpected library error: report, don't crash
+                found = f"{spec}: {type(exc).__name__}: {exc}"
+            with settled:
+                if not given_up:
+                    outcome[spec] = found
+                    return
+            if not isinstance(found, str):
+                found.close()
+
+        threads = [threading.Thread(target=attempt, args=(spec,), daemon=True,
+                                    name=f"open-{self.name}") for spec in specs[1:]]
+        for thread in threads:
+            thread.start()
+        if specs:
+            attempt(specs[0])
+        for thread in threads:
+            thread.join(3 * self.timeout + 1)  # open, watch, list: each bounded
+        with settled:
+            given_up = True
+        for spec in specs:
+            found = outcome.get(spec, f"{spec}: no answer after {3 * self.timeout:g} s")
+            if isinstance(found, str):
+                self._endpoint_down(spec, found)
+            else:
+                self._endpoint_up(spec, found)
+        if not any(st == "ok" for st in self.endpoint_status.values()):
+            failures = "; ".join(self.endpoint_status.values())
+            raise HostError(self.name, failures or "nothing to connect")
+        self._publish_state()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._events.put((-1, "stop"))
+        # A connect stuck on a hung host holds the lock: do not hang the caller on it.
+        if not self._lock.acquire(timeout=1.0):
+            return
+        try:
+            self._teardown()
+            self._set_state(HostState.DISCONNECTED)
+        finally:
+            self._lock.release()
+
+    def start(self, gate: threading.Event | None = None) -> None:
+        """Run the session in the background: connect, follow events, reconnect when lost.
+
+        A heavy session first waits (at most a second) for `gate`: the UI opens it once
+        the first rows are on screen, so big imports do not fight them for the GIL.
+        """
+        self.live = True
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, args=(gate,),
+                                        name=f"session-{self.name}", daemon=True)
+        self._thread.start()
+
+    def _lost(self, generation: int, reason: str) -> None:
+        """The whole host is gone (its SSH link)."""
+        if self.live:
+            self._events.put((generation, "lost", reason))
+        elif generation == self._generation and self.reachable:
+            # No background session serves events (`tuivirt console`): say it now; the
+            # next call reconnects (ensure_connected). No lock: this runs on the SSH
+            # loop's thread, which a connect holding the lock may be waiting for.
+            self._set_state(HostState.LOST, reason)
+
+    def ensure_connected(self) -> None:
+        """Without a background session, reconnect what is down before the next call."""
+        if self.live:
+            return
+        if not self.reachable:
+            self.connect()
+            return
+        with self._lock:
+            generation = self._generation
+            for spec in self._specs:
+                endpoint = self._current_endpoint(spec)
+                dead = (isinstance(endpoint, LibvirtEndpoint) and not endpoint.alive())
+                if endpoint is not None and self.endpoint_status.get(spec) == "ok" \
+                        and not dead:
+                    continue
+                try:
+                    self._endpoint_up(spec, self._open_endpoint(spec, generation))
+                except HostError as exc:
+                    self._endpoint_down(spec, exc.message)
+            if not any(st == "ok" for st in self.endpoint_status.values()):
+                self._teardown()
+                self._set_state(HostState.LOST, "; ".join(self.endpoint_status.values()))
+                return
+            self._publish_state()
+
+    def _run(self, gate: threading.Event | None = None) -> None:
+        if gate is not None and self.heavy:
+            gate.wait(1.0)
+        backoff = 1.0
+        while not self._stop.is_set():
+            try:
+                self.connect()
+            except HostError:
+                if self._stop.wait(backoff):
+                    return
+                backoff = min(backoff * 2, MAX_BACKOFF)
+                continue
+            backoff = 1.0
+            generation = self._generation
+            upkeep = threading.Thread(target=self._upkeep, args=(generation,),
+                                      name=f"upkeep-{self.name}", daemon=True)
+            upkeep.start()
+            reason = self._serve(generation)
+            if self._stop.is_set():
+                return
+            with self._lock:
+                self._teardown()
+                self._set_state(HostState.LOST, reason)
+            if self._stop.wait(1.0):
+                return
+
+    def _serve(self, generation: int) -> str:
+        """Apply events until the host is lost; returns why.
+
+        Only this thread changes the endpoint lists and statuses while live; the upkeep
+        thread (probes, stats, relisting, reopening) reports to it through the queue.
+        """
+        while not self._stop.is_set():
+            item = self._events.get()
+            if item[0] not in (generation, -1):
+                continue  # from an earlier connection
+            kind = item[1]
+            if kind == "stop":
+                return "stopped"
+            if kind == "lost":
+                return str(item[2])
+            with self._lock:
+                if kind == "endpoint-lost":
+                    gone: Endpoint = item[2]
+                    if self._current_endpoint(gone.endpoint) is gone:
+                        self._endpoint_down(gone.endpoint, str(item[3]))
+                elif kind == "reopened":
+                    _g, _k, spec, found = item
+                    self._retrying.discard(spec)
+                    if isinstance(found, str):
+                        self._endpoint_down(spec, found)
+                    else:
+                        self._endpoint_up(spec, found)
+                elif kind == "recovered":  # a hung daemon answered again: retry now
+                    spec = item[2]
+                    if spec in self._retry:
+                        self._retry[spec] = (0.0, self._retry[spec][1])
+                    continue
+                else:
+                    self._apply_event(item)
+                    continue
+                if self.tunnel is not None and not self.tunnel.connected:
+                    return "ssh connection lost"
+                if not any(st == "ok" for st in self.endpoint_status.values()):
+                    return "; ".join(self.endpoint_status.values())
+                self._publish_state()
+        return "stopped"
+
+    def _apply_event(self, item: tuple[Any, ...]) -> None:
+        """A daemon event: look the guest up again (bounded); a failure downs its endpoint."""
+        _g, kind, _e, ident, event = item
+        endpoint: Endpoint = item[2]
+        if self._current_endpoint(endpoint.endpoint) is not endpoint:
+            return  # an endpoint closed since: its relisting covers this
+        if kind == "docker" and event.split(":")[0] not in DOCKER_EVENTS:
+            return
+        guest: Guest | None
+        try:
+            if isinstance(endpoint, LibvirtEndpoint):
+                guest = endpoint.lookup(ident, refresh_facts=event in ("defined",
+                                                                       "undefined"))
+            else:
+                guest = endpoint.lookup(ident)
+        except HostError as exc:
+            self._events.put((item[0], "endpoint-lost", endpoint, exc.message))
+            return
+        if guest is None:
+            self.inventory.remove_id(self.name, ident)
+        else:
+            self.inventory.upsert(guest)
+
+    def _upkeep(self, generation: int) -> None:
+        """Periodic work off the event thread: reopen endpoints that are down (with
+        backoff), probe the others, sample CPU, relist now and then (the safety net)."""
+        last_list = last_probe = time.monotonic()
+        self._cpu_samples.clear()
+        while not self._stop.wait(UPKEEP_TICK) and generation == self._generation:
+            now = time.monotonic()
+            for spec, (due, _backoff) in list(self._retry.items()):
+                if due <= now and spec not in self._retrying:
+                    self._retrying.add(spec)
+                    self._reopen(spec, generation)
+            if now - last_probe < STATS_EVERY:
+                continue
+            last_probe = now
+            relist = now - last_list > RELIST_EVERY
+            if relist:
+                last_list = now
+            endpoints: list[Endpoint] = [*self.libvirt, *([self.docker] if self.docker else [])]
+            for endpoint in endpoints:
+                try:
+                    if isinstance(endpoint, LibvirtEndpoint):
+                        if not endpoint.alive():
+                            raise HostError(self.name, "the connection closed")
+                        if not self._sample_cpu(endpoint):
+                            endpoint.probe()
+                    else:
+                        endpoint.probe()
+                    if relist:
+                        self.inventory.replace_endpoint(self.name, endpoint.endpoint,
+                                                        endpoint.list_guests())
+                except HostError as exc:
+                    self._events.put((generation, "endpoint-lost", endpoint, exc.message))

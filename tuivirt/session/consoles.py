@@ -1,0 +1,48 @@
+"""Consoles: which transport carries a guest's console."""
+
+from __future__ import annotations
+
+from tuivirt.backends.console import ConsoleBuffer, Transport
+from tuivirt.errors import (
+    HostError,
+)
+from tuivirt.model import DOCKER, Guest
+from tuivirt.session.core import SessionCore
+
+
+class Consoles(SessionCore):
+    """Opening consoles: libvirt stream, Docker attach/exec, or SSH PTY."""
+
+    def open_console(self, guest: Guest, buffer: ConsoleBuffer, *, force: bool = False,
+                     via: str = "auto", cols: int = 80, rows: int = 24) -> Transport:
+        """Open the guest's console into `buffer`: libvirt stream, Docker, or SSH PTY.
+
+        via "auto" prefers the libvirt stream and falls back to `virsh console` over SSH
+        when the host's libvirt cannot be reached; "ssh" asks for the fallback itself.
+        """
+        from tuivirt.backends.console import DockerConsole, LibvirtConsole, SSHConsole
+
+        self.ensure_connected()  # `tuivirt console`: F5 after its daemon came back
+        # A console is a keyboard on the guest: a read-only host refuses it like any change.
+        self._check_writable(f"open the console of {guest.name} (a console takes input)",
+                             guest.name)
+        if guest.kind == DOCKER:
+            if self.docker is None or self.docker.api is None:
+                raise HostError(self.name, "Docker is not connected")
+            return DockerConsole(self.name, guest.name, self.docker.api, guest.id, buffer,
+                                 cols, rows)
+        endpoint = next((e for e in self.libvirt if e.endpoint == guest.endpoint), None)
+        if via == "ssh" or (endpoint is None and via == "auto"):
+            if self.tunnel is None or not self.tunnel.connected:
+                raise HostError(self.name, "no SSH connection for a console fallback"
+                                if via == "ssh" else f"{guest.endpoint} is not connected")
+            return SSHConsole(self.name, guest.name, self.tunnel, guest.endpoint or
+                              "qemu:///system", buffer, cols, rows, force=force)
+        if endpoint is None:
+            raise HostError(self.name, f"{guest.endpoint} is not connected")
+        stream = endpoint.open_console(guest, force=force)
+        how = "libvirt console stream"
+        if endpoint.uri != endpoint.endpoint:
+            how += " over ssh"
+        return LibvirtConsole(self.name, guest.name, stream, buffer,
+                              f"{how} ({guest.endpoint})")

@@ -1,0 +1,167 @@
+"""What every part of a host session shares: its state, its endpoints, its rules."""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from tuivirt.backends.deadline import Deadline
+from tuivirt.backends.docker import DockerEndpoint
+from tuivirt.backends.libvirt import LibvirtEndpoint
+from tuivirt.config import HostConfig
+from tuivirt.errors import (
+    HostError,
+    ReadOnlyError,
+)
+from tuivirt.inventory import Inventory
+from tuivirt.model import DOCKER, Guest, HostState
+
+#: Docker events that change what we show; the rest (exec_*, attach, resize...) do not.
+DOCKER_EVENTS = {"create", "start", "restart", "stop", "die", "kill", "pause", "unpause",
+                 "destroy", "rename", "update", "oom", "health_status"}
+MAX_BACKOFF = 30.0
+#: A down endpoint is tried again after 1, 2, 4, 8, 10, 10... s: a restarted daemon is
+#: back in the table within ~10 s, at the cost of one failed connect every 10 s.
+ENDPOINT_MAX_BACKOFF = 10.0
+UPKEEP_TICK = 0.25  # how often the upkeep thread looks for endpoints due a retry
+RELIST_EVERY = 300.0  # the safety net under events, not the heartbeat
+#: CPU usage has no events: sample it (one call per libvirt endpoint), which also proves
+#: the daemon answers; Docker endpoints get a ping. A hung daemon is found within
+#: STATS_EVERY + the host's timeout.
+STATS_EVERY = 5.0
+
+Endpoint = LibvirtEndpoint | DockerEndpoint
+
+
+class SessionCore:
+    """The state of one host session; the parts (mixins) of HostSession build on it."""
+
+    def __init__(self, host: HostConfig, inventory: Inventory, *, timeout: float = 10.0,
+                 live: bool = False) -> None:
+        self.host = host
+        self.name = host.name
+        self.inventory = inventory
+        self.timeout = timeout
+        self.live = live  # subscribe to events and reconnect (the UI); the CLI lists once
+        self.state = HostState.DISCONNECTED
+        self.reason = ""
+        self.tunnel: Any = None  # backends.ssh.SSHTunnel, imported only for ssh hosts
+        self.libvirt: list[LibvirtEndpoint] = []
+        self.docker: DockerEndpoint | None = None
+        #: configured endpoint -> "ok" or why it is down (in config order)
+        self.endpoint_status: dict[str, str] = {}
+        self._deadlines: dict[str, Deadline] = {}
+        self._retry: dict[str, tuple[float, float]] = {}  # spec -> (next try, backoff)
+        self._retrying: set[str] = set()
+        self._lock = threading.RLock()
+        self._stop = threading.Event()
+        self._events: queue.Queue[tuple[Any, ...]] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._docker_thread: threading.Thread | None = None
+        self._generation = 0  # bumps on every (re)connect; stale callbacks are ignored
+        #: endpoint -> uuid -> (monotonic ns, cpu ns) at the last sample
+        self._cpu_samples: dict[str, dict[str, tuple[int, int]]] = {}
+        self._no_cpu_stats: set[str] = set()  # endpoints whose driver keeps no CPU time
+        #: called (host, network name) on libvirt network events; on the event thread
+        self.network_listeners: list[Callable[[str, str], None]] = []
+        self.on_state: Callable[[SessionCore], None] | None = None
+
+    def _set_state(self, state: HostState, reason: str = "") -> None:
+        self.state, self.reason = state, reason
+        self.inventory.set_host(self.name, state, reason, down=self.endpoints_down())
+        if self.on_state is not None:
+            self.on_state(self)
+
+    @property
+    def reachable(self) -> bool:
+        return self.state in (HostState.CONNECTED, HostState.DEGRADED)
+
+    def endpoints_down(self) -> tuple[str, ...]:
+        """The configured endpoints that are not answering now (their rows are stale)."""
+        return tuple(spec for spec, st in self.endpoint_status.items() if st != "ok")
+
+    def _publish_state(self) -> None:
+        failures = [st for st in self.endpoint_status.values() if st != "ok"]
+        if failures:
+            self._set_state(HostState.DEGRADED, "; ".join(failures))
+        else:
+            self._set_state(HostState.CONNECTED)
+
+    def _deadline(self, spec: str) -> Deadline:
+        deadline = self._deadlines.get(spec)
+        if deadline is None:
+            deadline = Deadline(self.name, spec, self.timeout,
+                                on_recovered=lambda: self._events.put((-1, "recovered", spec)))
+            self._deadlines[spec] = deadline
+        return deadline
+
+    @property
+    def _specs(self) -> list[str]:
+        return [*self.host.libvirt, *([self.host.docker] if self.host.docker else [])]
+
+    def _current_endpoint(self, spec: str) -> Endpoint | None:
+        if self.docker is not None and self.docker.endpoint == spec:
+            return self.docker
+        return next((e for e in self.libvirt if e.endpoint == spec), None)
+
+    def _check_writable(self, what: str, guest: str | None = None) -> None:
+        if self.host.read_only:
+            raise ReadOnlyError(self.name, guest,
+                                f"host {self.name} is read-only: refusing to {what}")
+
+    def _not_connected(self, spec: str) -> HostError:
+        """Why an endpoint cannot be used now, in the words it failed with."""
+        status = self.endpoint_status.get(spec, "")
+        if status and status != "ok":
+            return HostError(self.name, f"{status} (retrying)" if self.live else status)
+        if not self.reachable and self.reason:
+            return HostError(self.name, f"host not reachable: {self.reason}")
+        return HostError(self.name, f"{spec} is not connected")
+
+    def _endpoint_for(self, guest: Guest) -> LibvirtEndpoint | DockerEndpoint:
+        if guest.kind == DOCKER:
+            if self.docker is None:
+                raise self._not_connected(self.host.docker or "docker")
+            return self.docker
+        for endpoint in self.libvirt:
+            if endpoint.endpoint == guest.endpoint:
+                return endpoint
+        raise self._not_connected(guest.endpoint or "libvirt")
+
+    def libvirt_for_type(self, domain_type: str) -> LibvirtEndpoint:
+        """The connection whose driver runs domains of this type (kvm/qemu -> QEMU...)."""
+        if not self.libvirt:
+            raise HostError(self.name, "no libvirt connection on this host")
+        wanted = {"kvm": "QEMU", "qemu": "QEMU", "kqemu": "QEMU"}.get(domain_type,
+                                                                       domain_type.upper())
+        for endpoint in self.libvirt:
+            if endpoint.driver.upper() == wanted:
+                return endpoint
+        if len(self.libvirt) == 1:
+            return self.libvirt[0]
+        drivers = ", ".join(f"{e.endpoint} ({e.driver})" for e in self.libvirt)
+        raise HostError(self.name, f"no connection runs type={domain_type!r} domains "
+                        f"(connected: {drivers})")
+
+    def _libvirt_named(self, endpoint: str) -> LibvirtEndpoint:
+        for candidate in self.libvirt:
+            if candidate.endpoint == endpoint or not endpoint:
+                return candidate
+        raise HostError(self.name, f"{endpoint or 'libvirt'} is not connected")
+
+    @property
+    def _local(self) -> bool:
+        """This machine is the host (no ssh, no remote libvirt URI, not the demo)."""
+        return not self.host.demo and not any(
+            "://" in u and not u.split("://")[1].startswith("/") for u in self.host.libvirt)
+
+    @property
+    def heavy(self) -> bool:
+        """Connecting imports asyncssh or the Docker SDK (0.1-0.4 s of Python each)."""
+        return self.host.ssh is not None or self.host.docker is not None
+
+    def ensure_connected(self) -> None:
+        """Reconnect what is down before a call (connection.py; here for the parts)."""
+        raise NotImplementedError

@@ -1,0 +1,95 @@
+"""Every host session of a config, connected in parallel."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Iterable
+
+from tuivirt.config import Config
+from tuivirt.errors import (
+    HostError,
+    TuivirtError,
+)
+from tuivirt.inventory import Inventory
+from tuivirt.model import HostState
+from tuivirt.session.host import HostSession
+
+
+class Fleet:
+    """Every host session of a config, connected in parallel."""
+
+    def __init__(self, config: Config, *, live: bool = False,
+                 inventory: Inventory | None = None) -> None:
+        self.config = config
+        self.inventory = inventory or Inventory()
+        self.sessions = {h.name: HostSession(h, self.inventory, timeout=config.timeout,
+                                             live=live) for h in config.hosts}
+
+    def session(self, name: str) -> HostSession:
+        try:
+            return self.sessions[name]
+        except KeyError:
+            known = ", ".join(self.sessions)
+            raise TuivirtError(f"unknown host {name!r} (configured: {known})") from None
+
+    def connect(self, names: Iterable[str] | None = None,
+                deadline: float | None = None) -> dict[str, str]:
+        """Connect the named hosts (all by default) in parallel; {host: error} for failures.
+
+        A host that has not answered by the deadline is reported as timed out; its thread
+        is left to finish on its own, so it never delays the others.
+        """
+        chosen = list(self.sessions) if names is None else list(dict.fromkeys(names))
+        # SSH (bounded by the timeout), then the endpoints in parallel (each bounded by
+        # it): a host that still has not answered is stuck somewhere we did not foresee.
+        budget = deadline if deadline is not None else 2 * self.config.timeout + 2
+        outcome: dict[str, str | None] = {}
+
+        def connect(name: str) -> None:
+            try:
+                self.sessions[name].connect()
+            except HostError as exc:
+                outcome[name] = exc.message
+            except Exception as exc:  # a bug or an unexpected library error: report it
+                outcome[name] = f"{type(exc).__name__}: {exc}"
+            else:
+                outcome[name] = None
+
+        # Plain daemon threads: one that hangs on a dead host is simply left behind.
+        threads = {name: threading.Thread(target=connect, args=(name,), daemon=True,
+                                          name=f"connect-{name}") for name in chosen}
+        for thread in threads.values():
+            thread.start()
+        end = time.monotonic() + budget
+        errors: dict[str, str] = {}
+        for name, thread in threads.items():
+            thread.join(max(0.0, end - time.monotonic()))
+            if thread.is_alive():
+                errors[name] = f"timed out after {budget:.0f} s (host not answering)"
+                self.inventory.set_host(name, HostState.LOST, errors[name])
+            elif outcome.get(name) is not None:
+                errors[name] = str(outcome[name])
+        return errors
+
+    def endpoint_problems(self, names: Iterable[str] | None = None) -> dict[str, list[str]]:
+        """{host: [why each endpoint is down]} for hosts that are up with endpoints down."""
+        chosen = list(self.sessions) if names is None else list(names)
+        problems: dict[str, list[str]] = {}
+        for name in chosen:
+            session = self.sessions[name]
+            if session.reachable:
+                down = [st for st in session.endpoint_status.values() if st != "ok"]
+                if down:
+                    problems[name] = down
+        return problems
+
+    def start(self, gate: threading.Event | None = None) -> None:
+        for session in self.sessions.values():
+            session.start(gate)
+
+    def close(self) -> None:
+        for session in self.sessions.values():
+            with contextlib.suppress(Exception):
+                session.close()

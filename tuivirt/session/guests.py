@@ -1,0 +1,45 @@
+"""Lifecycle actions and lookups on one host's guests."""
+
+from __future__ import annotations
+
+from tuivirt.backends.docker import DockerEndpoint
+from tuivirt.errors import (
+    ActionTimedOut,
+    EndpointHung,
+)
+from tuivirt.model import Guest
+from tuivirt.session.core import SessionCore
+
+
+class Guests(SessionCore):
+    """Actions and lookups, each on the guest's own endpoint."""
+
+    def perform(self, guest: Guest, action: str, enable: bool = True) -> Guest | None:
+        """Run one lifecycle action; returns the guest's new record (None if it is gone)."""
+        label = f"{action} {guest.name}" if action != "autostart" else (
+            f"turn autostart {'on' if enable else 'off'} for {guest.name}")
+        self._check_writable(label, guest.name)
+        endpoint = self._endpoint_for(guest)
+        try:
+            endpoint.perform(guest, action, enable)
+        except EndpointHung as exc:
+            if exc.pending is None:  # refused before it was sent: nothing will happen
+                raise
+            raise ActionTimedOut(self.name, guest.name, action, self.timeout,
+                                 exc.pending) from None
+        fresh = endpoint.lookup(guest.id)
+        if fresh is None:
+            self.inventory.remove_id(self.name, guest.id)
+        else:
+            self.inventory.upsert(fresh)
+        return fresh
+
+    def lookup(self, guest: Guest) -> Guest | None:
+        """The guest's record now, from its daemon; None when it is gone."""
+        return self._endpoint_for(guest).lookup(guest.id)
+
+    def dumpxml(self, guest: Guest, *, inactive: bool = False) -> str:
+        endpoint = self._endpoint_for(guest)
+        if isinstance(endpoint, DockerEndpoint):
+            return endpoint.inspect_json(guest)
+        return endpoint.dumpxml(guest, inactive=inactive)
