@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any
 
+from tuivirt.backends.docker import DockerEndpoint
 from tuivirt.backends.libvirt import LibvirtEndpoint
 from tuivirt.errors import (
     HostError,
@@ -23,9 +23,18 @@ from tuivirt.session.core import (
     RELIST_EVERY,
     STATS_EVERY,
     UPKEEP_TICK,
-    Endpoint,
 )
 from tuivirt.session.endpoints import Endpoints
+from tuivirt.session.events import (
+    ANY,
+    Endpoint,
+    EndpointLost,
+    GuestChanged,
+    HostLost,
+    Recovered,
+    Reopened,
+    Stop,
+)
 from tuivirt.session.stats import Stats
 
 
@@ -105,7 +114,7 @@ class Connection(Endpoints, Stats):
 
     def close(self) -> None:
         self._stop.set()
-        self._events.put((-1, "stop"))
+        self._events.put(Stop())
         # A connect stuck on a hung host holds the lock: do not hang the caller on it.
         if not self._lock.acquire(timeout=1.0):
             return
@@ -130,7 +139,7 @@ class Connection(Endpoints, Stats):
     def _lost(self, generation: int, reason: str) -> None:
         """The whole host is gone (its SSH link)."""
         if self.live:
-            self._events.put((generation, "lost", reason))
+            self._events.put(HostLost(generation, reason))
         elif generation == self._generation and self.reachable:
             # No background session serves events (`tuivirt console`): say it now; the
             # next call reconnects (ensure_connected). No lock: this runs on the SSH
@@ -195,33 +204,30 @@ class Connection(Endpoints, Stats):
         thread (probes, stats, relisting, reopening) reports to it through the queue.
         """
         while not self._stop.is_set():
-            item = self._events.get()
-            if item[0] not in (generation, -1):
+            news = self._events.get()
+            if news.generation not in (generation, ANY):
                 continue  # from an earlier connection
-            kind = item[1]
-            if kind == "stop":
+            if isinstance(news, Stop):
                 return "stopped"
-            if kind == "lost":
-                return str(item[2])
+            if isinstance(news, HostLost):
+                return news.reason
             with self._lock:
-                if kind == "endpoint-lost":
-                    gone: Endpoint = item[2]
+                if isinstance(news, EndpointLost):
+                    gone = news.endpoint
                     if self._current_endpoint(gone.endpoint) is gone:
-                        self._endpoint_down(gone.endpoint, str(item[3]))
-                elif kind == "reopened":
-                    _g, _k, spec, found = item
-                    self._retrying.discard(spec)
-                    if isinstance(found, str):
-                        self._endpoint_down(spec, found)
+                        self._endpoint_down(gone.endpoint, news.reason)
+                elif isinstance(news, Reopened):
+                    self._retrying.discard(news.spec)
+                    if isinstance(news.outcome, str):
+                        self._endpoint_down(news.spec, news.outcome)
                     else:
-                        self._endpoint_up(spec, found)
-                elif kind == "recovered":  # a hung daemon answered again: retry now
-                    spec = item[2]
-                    if spec in self._retry:
-                        self._retry[spec] = (0.0, self._retry[spec][1])
+                        self._endpoint_up(news.spec, news.outcome)
+                elif isinstance(news, Recovered):  # a hung daemon answered: retry now
+                    if news.spec in self._retry:
+                        self._retry[news.spec] = (0.0, self._retry[news.spec][1])
                     continue
                 else:
-                    self._apply_event(item)
+                    self._apply_event(news)
                     continue
                 if self.tunnel is not None and not self.tunnel.connected:
                     return "ssh connection lost"
@@ -230,13 +236,12 @@ class Connection(Endpoints, Stats):
                 self._publish_state()
         return "stopped"
 
-    def _apply_event(self, item: tuple[Any, ...]) -> None:
+    def _apply_event(self, news: GuestChanged) -> None:
         """A daemon event: look the guest up again (bounded); a failure downs its endpoint."""
-        _g, kind, _e, ident, event = item
-        endpoint: Endpoint = item[2]
+        endpoint, ident, event = news.endpoint, news.guest_id, news.event
         if self._current_endpoint(endpoint.endpoint) is not endpoint:
             return  # an endpoint closed since: its relisting covers this
-        if kind == "docker" and event.split(":")[0] not in DOCKER_EVENTS:
+        if isinstance(endpoint, DockerEndpoint) and event.split(":")[0] not in DOCKER_EVENTS:
             return
         guest: Guest | None
         try:
@@ -246,7 +251,7 @@ class Connection(Endpoints, Stats):
             else:
                 guest = endpoint.lookup(ident)
         except HostError as exc:
-            self._events.put((item[0], "endpoint-lost", endpoint, exc.message))
+            self._events.put(EndpointLost(news.generation, endpoint, exc.message))
             return
         if guest is None:
             self.inventory.remove_id(self.name, ident)
@@ -284,4 +289,4 @@ class Connection(Endpoints, Stats):
                         self.inventory.replace_endpoint(self.name, endpoint.endpoint,
                                                         endpoint.list_guests())
                 except HostError as exc:
-                    self._events.put((generation, "endpoint-lost", endpoint, exc.message))
+                    self._events.put(EndpointLost(generation, endpoint, exc.message))

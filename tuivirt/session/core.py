@@ -17,6 +17,7 @@ from tuivirt.errors import (
 )
 from tuivirt.inventory import Inventory
 from tuivirt.model import DOCKER, Guest, HostState
+from tuivirt.session.events import Endpoint, Recovered, SessionEvent
 
 #: Docker events that change what we show; the rest (exec_*, attach, resize...) do not.
 DOCKER_EVENTS = {"create", "start", "restart", "stop", "die", "kill", "pause", "unpause",
@@ -32,7 +33,6 @@ RELIST_EVERY = 300.0  # the safety net under events, not the heartbeat
 #: STATS_EVERY + the host's timeout.
 STATS_EVERY = 5.0
 
-Endpoint = LibvirtEndpoint | DockerEndpoint
 
 
 class SessionCore:
@@ -57,7 +57,7 @@ class SessionCore:
         self._retrying: set[str] = set()
         self._lock = threading.RLock()
         self._stop = threading.Event()
-        self._events: queue.Queue[tuple[Any, ...]] = queue.Queue()
+        self._events: queue.Queue[SessionEvent] = queue.Queue()
         self._thread: threading.Thread | None = None
         self._docker_thread: threading.Thread | None = None
         self._generation = 0  # bumps on every (re)connect; stale callbacks are ignored
@@ -93,7 +93,7 @@ class SessionCore:
         deadline = self._deadlines.get(spec)
         if deadline is None:
             deadline = Deadline(self.name, spec, self.timeout,
-                                on_recovered=lambda: self._events.put((-1, "recovered", spec)))
+                                on_recovered=lambda: self._events.put(Recovered(spec)))
             self._deadlines[spec] = deadline
         return deadline
 

@@ -11,7 +11,8 @@ from tuivirt.backends.libvirt import LibvirtEndpoint
 from tuivirt.errors import (
     HostError,
 )
-from tuivirt.session.core import ENDPOINT_MAX_BACKOFF, Endpoint, SessionCore
+from tuivirt.session.core import ENDPOINT_MAX_BACKOFF, SessionCore
+from tuivirt.session.events import Endpoint, EndpointLost, GuestChanged, Reopened
 
 #: Where libvirtd listens on a remote host reached through `ssh = ...`.
 REMOTE_LIBVIRT_SOCKET = "/run/libvirt/libvirt-sock"
@@ -99,7 +100,7 @@ class Endpoints(SessionCore):
 
         def on_event(uuid: str, _name: str, event: str) -> None:
             if live:
-                self._events.put((generation, "libvirt", endpoint, uuid, event))
+                self._events.put(GuestChanged(generation, endpoint, uuid, event))
 
         def on_close(reason: str) -> None:
             self._endpoint_lost(generation, endpoint, reason)
@@ -116,7 +117,7 @@ class Endpoints(SessionCore):
     def _watch_docker(self, docker: DockerEndpoint, generation: int) -> None:
         try:
             docker.watch(lambda cid, action: self._events.put(
-                (generation, "docker", docker, cid, action)))
+                GuestChanged(generation, docker, cid, action)))
         except HostError as exc:
             self._endpoint_lost(generation, docker, exc.message)
             return
@@ -168,12 +169,12 @@ class Endpoints(SessionCore):
                 found = exc.message
             except Exception as exc:
                 found = f"{spec}: {type(exc).__name__}: {exc}"
-        self._events.put((generation, "reopened", spec, found))
+        self._events.put(Reopened(generation, spec, found))
 
     def _endpoint_lost(self, generation: int, endpoint: Endpoint, reason: str) -> None:
         """One endpoint's connection closed under us (daemon killed, restarted...)."""
         if self.live:
-            self._events.put((generation, "endpoint-lost", endpoint, reason))
+            self._events.put(EndpointLost(generation, endpoint, reason))
         elif generation == self._generation and self._current_endpoint(
                 endpoint.endpoint) is endpoint:
             # `tuivirt console`: say so now (on libvirt's event thread: no closing here);

@@ -5,7 +5,8 @@ from __future__ import annotations
 import time
 
 from tuivirt.backends.libvirt import LibvirtEndpoint
-from tuivirt.session.core import Endpoint, SessionCore
+from tuivirt.session.core import SessionCore
+from tuivirt.session.events import Endpoint
 
 
 class Stats(SessionCore):
