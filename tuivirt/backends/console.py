@@ -125,6 +125,14 @@ class Transport:
     def close(self) -> None:
         raise NotImplementedError
 
+    def end(self, reason: str) -> None:
+        """Close it for a reason of the host's (endpoint down, host lost): the pane shows
+        the reason instead of "closed". Returns at once."""
+        buffer: ConsoleBuffer | None = getattr(self, "buffer", None)
+        if buffer is not None:
+            buffer.close(reason)
+        self.close()
+
 
 class KeyWriter:
     """Keys on their way to a console, written on a thread of their own.

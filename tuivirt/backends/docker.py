@@ -6,7 +6,7 @@ import contextlib
 import json
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from tuivirt.backends.deadline import Deadline, bounded
 from tuivirt.errors import GuestError, HostError
@@ -65,6 +65,9 @@ def _started_at(value: str | None) -> float | None:
 class DockerEndpoint:
     """One Docker daemon of a host."""
 
+    has_definitions: ClassVar[bool] = False
+    has_networks: ClassVar[bool] = False
+
     def __init__(self, host: str, url: str, *, display_url: str | None = None,
                  timeout: float = 10.0, deadline: Deadline | None = None) -> None:
         self.host = host
@@ -77,7 +80,7 @@ class DockerEndpoint:
         self._discarded = False  # closed before an open that outlived its deadline returned
 
     @bounded
-    def open(self) -> None:
+    def open(self, *, events: bool = False) -> None:
         import docker  # imported here: it costs ~0.2 s and only Docker hosts need it
 
         # The SDK's own socket timeout stays well above our deadline, so a call to a hung
@@ -183,6 +186,10 @@ class DockerEndpoint:
             raise
         except Exception as exc:
             raise GuestError(self.host, guest.name, _message(exc)) from None
+
+    def dumpxml(self, guest: Guest, *, inactive: bool = False) -> str:
+        """A container has no XML: its `docker inspect` JSON (read-only in the editor)."""
+        return self.inspect_json(guest)
 
     @bounded
     def inspect_json(self, guest: Guest) -> str:

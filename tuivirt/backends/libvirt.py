@@ -6,7 +6,7 @@ import contextlib
 import functools
 import threading
 from collections.abc import Callable
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, ClassVar, ParamSpec, TypeVar
 
 import libvirt
 
@@ -126,6 +126,9 @@ class LibvirtEndpoint:
     it crashed the process (SIGSEGV, seen when a host died under a CPU sample). So every
     call counts itself in, and the last one out does the close that was asked for.
     """
+
+    has_definitions: ClassVar[bool] = True
+    has_networks: ClassVar[bool] = True
 
     def __init__(self, host: str, uri: str, *, display_uri: str | None = None,
                  read_only: bool = False, deadline: Deadline | None = None) -> None:

@@ -50,13 +50,13 @@ class Connection(Endpoints, Stats):
         with self._lock:
             self._generation += 1
             generation = self._generation
-            self._teardown()
+            self._teardown(f"host {self.name}: reconnecting")
             self._set_state(HostState.RECONNECTING if self.state in (
                 HostState.LOST, HostState.RECONNECTING) else HostState.CONNECTING)
             try:
                 self._connect(generation)
             except HostError as exc:
-                self._teardown()
+                self._teardown(f"host {self.name} lost: {exc.message}")
                 self._set_state(HostState.LOST, exc.message)
                 raise
 
@@ -119,7 +119,7 @@ class Connection(Endpoints, Stats):
         if not self._lock.acquire(timeout=1.0):
             return
         try:
-            self._teardown()
+            self._teardown("closed")
             self._set_state(HostState.DISCONNECTED)
         finally:
             self._lock.release()
@@ -143,8 +143,11 @@ class Connection(Endpoints, Stats):
         elif generation == self._generation and self.reachable:
             # No background session serves events (`tuivirt console`): say it now; the
             # next call reconnects (ensure_connected). No lock: this runs on the SSH
-            # loop's thread, which a connect holding the lock may be waiting for.
+            # loop's thread, which a connect holding the lock may be waiting for. Its
+            # consoles end now (that returns at once): a stream over a dead link may
+            # never say so by itself.
             self._set_state(HostState.LOST, reason)
+            self.end_consoles(f"host {self.name} lost: {reason}")
 
     def ensure_connected(self) -> None:
         """Without a background session, reconnect what is down before the next call."""
@@ -166,8 +169,9 @@ class Connection(Endpoints, Stats):
                 except HostError as exc:
                     self._endpoint_down(spec, exc.message)
             if not any(st == "ok" for st in self.endpoint_status.values()):
-                self._teardown()
-                self._set_state(HostState.LOST, "; ".join(self.endpoint_status.values()))
+                lost = "; ".join(self.endpoint_status.values())
+                self._teardown(f"host {self.name} lost: {lost}")
+                self._set_state(HostState.LOST, lost)
                 return
             self._publish_state()
 
@@ -192,7 +196,7 @@ class Connection(Endpoints, Stats):
             if self._stop.is_set():
                 return
             with self._lock:
-                self._teardown()
+                self._teardown(f"host {self.name} lost: {reason}")
                 self._set_state(HostState.LOST, reason)
             if self._stop.wait(1.0):
                 return

@@ -1,4 +1,9 @@
-"""Consoles: which transport carries a guest's console."""
+"""Consoles: which transport carries a guest's console, and their end with the host.
+
+The session owns the consoles it opens: when their endpoint goes down or the host is
+lost, it ends them with the reason (a stream over a dead link may never say so by
+itself), and the pane shows that reason and reconnects when it can.
+"""
 
 from __future__ import annotations
 
@@ -29,20 +34,32 @@ class Consoles(SessionCore):
         if guest.kind == DOCKER:
             if self.docker is None or self.docker.api is None:
                 raise HostError(self.name, "Docker is not connected")
-            return DockerConsole(self.name, guest.name, self.docker.api, guest.id, buffer,
-                                 cols, rows)
+            return self._own(DockerConsole(self.name, guest.name, self.docker.api, guest.id,
+                                           buffer, cols, rows), self.docker.endpoint)
         endpoint = next((e for e in self.libvirt if e.endpoint == guest.endpoint), None)
         if via == "ssh" or (endpoint is None and via == "auto"):
             if self.tunnel is None or not self.tunnel.connected:
                 raise HostError(self.name, "no SSH connection for a console fallback"
                                 if via == "ssh" else f"{guest.endpoint} is not connected")
-            return SSHConsole(self.name, guest.name, self.tunnel, guest.endpoint or
-                              "qemu:///system", buffer, cols, rows, force=force)
+            return self._own(SSHConsole(self.name, guest.name, self.tunnel, guest.endpoint or
+                                        "qemu:///system", buffer, cols, rows, force=force),
+                             "ssh")
         if endpoint is None:
             raise HostError(self.name, f"{guest.endpoint} is not connected")
         stream = endpoint.open_console(guest, force=force)
         how = "libvirt console stream"
         if endpoint.uri != endpoint.endpoint:
             how += " over ssh"
-        return LibvirtConsole(self.name, guest.name, stream, buffer,
-                              f"{how} ({guest.endpoint})")
+        return self._own(LibvirtConsole(self.name, guest.name, stream, buffer,
+                                        f"{how} ({guest.endpoint})"), endpoint.endpoint)
+
+    def _own(self, transport: Transport, endpoint: str) -> Transport:
+        self._consoles[transport] = endpoint
+        return transport
+
+    def end_consoles(self, reason: str, endpoint: str | None = None) -> None:
+        """End the consoles on `endpoint` (all of them: None), saying why. Returns at once."""
+        for transport, spec in list(self._consoles.items()):
+            if endpoint is None or spec == endpoint:
+                self._consoles.pop(transport, None)
+                transport.end(reason)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import queue
 import threading
+import weakref
 from collections.abc import Callable
 from typing import Any
 
+from tuivirt.backends.console import Transport
 from tuivirt.backends.deadline import Deadline
 from tuivirt.backends.docker import DockerEndpoint
 from tuivirt.backends.libvirt import LibvirtEndpoint
@@ -66,13 +68,13 @@ class SessionCore:
         self._no_cpu_stats: set[str] = set()  # endpoints whose driver keeps no CPU time
         #: called (host, network name) on libvirt network events; on the event thread
         self.network_listeners: list[Callable[[str, str], None]] = []
-        self.on_state: Callable[[SessionCore], None] | None = None
+        #: the consoles this session opened -> the endpoint carrying each ("ssh": the link)
+        self._consoles: weakref.WeakKeyDictionary[Transport, str] = (
+            weakref.WeakKeyDictionary())
 
     def _set_state(self, state: HostState, reason: str = "") -> None:
         self.state, self.reason = state, reason
         self.inventory.set_host(self.name, state, reason, down=self.endpoints_down())
-        if self.on_state is not None:
-            self.on_state(self)
 
     @property
     def reachable(self) -> bool:
@@ -164,4 +166,8 @@ class SessionCore:
 
     def ensure_connected(self) -> None:
         """Reconnect what is down before a call (connection.py; here for the parts)."""
+        raise NotImplementedError
+
+    def end_consoles(self, reason: str, endpoint: str | None = None) -> None:
+        """End the consoles on `endpoint`, or all (consoles.py; here for the parts)."""
         raise NotImplementedError

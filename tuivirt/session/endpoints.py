@@ -67,7 +67,7 @@ class Endpoints(SessionCore):
             self._detach(old)
         if isinstance(endpoint, DockerEndpoint):
             self.docker = endpoint
-        else:
+        elif isinstance(endpoint, LibvirtEndpoint):
             order = self.host.libvirt
             self.libvirt = sorted([*self.libvirt, endpoint],
                                   key=lambda e: order.index(e.endpoint)
@@ -82,6 +82,7 @@ class Endpoints(SessionCore):
             self._detach(old)
         if not reason.startswith(spec):
             reason = f"{spec}: {reason}"
+        self.end_consoles(reason, spec)
         self.endpoint_status[spec] = reason
         _next, backoff = self._retry.get(spec, (0.0, 0.5))
         backoff = min(backoff * 2, ENDPOINT_MAX_BACKOFF)
@@ -144,7 +145,9 @@ class Endpoints(SessionCore):
                                   timeout=self.timeout, deadline=deadline)
         return DockerEndpoint(self.name, url, timeout=self.timeout, deadline=deadline)
 
-    def _teardown(self) -> None:
+    def _teardown(self, reason: str = "") -> None:
+        """Close everything this session opened; consoles are told `reason`."""
+        self.end_consoles(reason or f"host {self.name}: disconnected")
         for endpoint in self.libvirt:
             endpoint.close()
         self.libvirt = []
@@ -180,5 +183,6 @@ class Endpoints(SessionCore):
             # `tuivirt console`: say so now (on libvirt's event thread: no closing here);
             # ensure_connected opens it again.
             self.endpoint_status[endpoint.endpoint] = f"{endpoint.endpoint}: {reason}"
+            self.end_consoles(f"{endpoint.endpoint}: {reason}", endpoint.endpoint)
             if self.reachable:
                 self._publish_state()

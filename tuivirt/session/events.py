@@ -8,11 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tuivirt.backends.docker import DockerEndpoint
-from tuivirt.backends.libvirt import LibvirtEndpoint
+from tuivirt.backends.endpoint import Endpoint as Endpoint
 
 ANY = -1
-Endpoint = LibvirtEndpoint | DockerEndpoint
 
 
 @dataclass(frozen=True, slots=True)

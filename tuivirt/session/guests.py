@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from tuivirt.backends.docker import DockerEndpoint
 from tuivirt.errors import (
     ActionTimedOut,
     EndpointHung,
@@ -39,7 +38,4 @@ class Guests(SessionCore):
         return self._endpoint_for(guest).lookup(guest.id)
 
     def dumpxml(self, guest: Guest, *, inactive: bool = False) -> str:
-        endpoint = self._endpoint_for(guest)
-        if isinstance(endpoint, DockerEndpoint):
-            return endpoint.inspect_json(guest)
-        return endpoint.dumpxml(guest, inactive=inactive)
+        return self._endpoint_for(guest).dumpxml(guest, inactive=inactive)

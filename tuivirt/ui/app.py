@@ -696,14 +696,7 @@ class TuivirtApp(GuestKeysFirst, App[int]):
             if status.state == "lost":
                 self.notify(f"host {status.name} lost: {status.reason}", severity="error",
                             timeout=6)
-                for pane in main.consoles():
-                    if pane.guest.host == status.name:
-                        pane.host_lost(status.reason)
-            elif status.down:
-                for pane in main.consoles():
-                    if (pane.guest.host == status.name and pane.transport is not None
-                            and pane.guest.endpoint in status.down):
-                        pane.endpoint_down(status.reason)
+                # Its consoles: the session ends them with the reason (it owns them).
         if any(s.state != "connecting" for s in diff.hosts):
             for screen in self.screen_stack:
                 hosts_changed = getattr(screen, "hosts_changed", None)

@@ -290,27 +290,6 @@ class ConsolePane(Vertical):
         self.update_header()
         self._start_retry()
 
-    def host_lost(self, reason: str) -> None:
-        """The session lost the host: a stream over it may never say so by itself."""
-        if self.user_closed:
-            return
-        transport, self.transport = self.transport, None
-        self.buffer = None
-        if transport is not None:
-            # Off the UI thread: closing a stream on a dead link can block.
-            self.run_worker(transport.close, thread=True, group="console-close",
-                            exit_on_error=False)
-        self.state, self.detail = "disconnected", f"host {self.guest.host} lost: {reason}"
-        self.update_header()
-        self._start_retry()
-
-    def endpoint_down(self, reason: str) -> None:
-        """The guest's endpoint (not the whole host) stopped answering."""
-        self.host_lost(reason)
-        if not self.user_closed:
-            self.detail = reason
-            self.update_header()
-
     # -- reconnecting: when the guest runs again ---------------------------------------------
     def _start_retry(self) -> None:
         if self._retry is None and not self.user_closed:
