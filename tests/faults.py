@@ -49,8 +49,12 @@ class Faults:
             return None
         pid = int(text)
         try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
+            # A pid file outlives its daemon (SIGKILL), and pids wrap: a busy run gave
+            # the old number to another process. The daemon is only the daemon by name.
+            with open(f"/proc/{pid}/comm") as comm:
+                if comm.read().strip() != daemon:
+                    return None
+        except OSError:
             return None
         return pid
 

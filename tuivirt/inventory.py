@@ -28,15 +28,18 @@ class HostStatus:
 
 @dataclass(frozen=True, slots=True)
 class Diff:
-    """What changed in one step: rows added, changed (by key), removed, host statuses."""
+    """What changed in one step: rows added, changed (by key), removed, host statuses,
+    and networks a daemon said changed ("HOST/NAME"). The one stream of fleet news."""
 
     added: tuple[Guest, ...] = ()
     changed: tuple[Guest, ...] = ()
     removed: tuple[str, ...] = ()
     hosts: tuple[HostStatus, ...] = ()
+    networks: tuple[str, ...] = ()
 
     def __bool__(self) -> bool:
-        return bool(self.added or self.changed or self.removed or self.hosts)
+        return bool(self.added or self.changed or self.removed or self.hosts
+                    or self.networks)
 
 
 Subscriber = Callable[[Diff], None]
@@ -172,6 +175,11 @@ class Inventory:
             status = HostStatus(name, state, reason, since=since, down=down)
             self._hosts[name] = status
             self._publish(Diff(hosts=(status,)))
+
+    def network_changed(self, host: str, name: str) -> None:
+        """A daemon said a network changed (networks are not stored: viewers reload)."""
+        with self._lock:
+            self._publish(Diff(networks=(f"{host}/{name}",)))
 
     # -- queries ------------------------------------------------------------------------
     def guests(self, host: str | None = None) -> list[Guest]:

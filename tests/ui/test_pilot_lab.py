@@ -197,8 +197,11 @@ async def test_host_lost_mid_session_turns_rows_stale_and_recovers(
         try:
             # An action while the host dies: bounded, reported, the UI keeps running.
             app.request_action("start", [tinyb])
+            # Rows turn stale as soon as an endpoint stops answering; the host is lost
+            # when its SSH keepalive or its last endpoint gives up.
             assert await until(pilot, lambda: app.main.table._stale(tinyb), timeout=60)
-            assert notes.find("host hostb lost", "error")
+            assert await until(pilot, lambda: notes.find("host hostb lost", "error"),
+                               timeout=60)
             assert await until(pilot, lambda: notes.find("start failed", "error")
                                or notes.find("hostb/tinyb: started"), timeout=60)
             await pilot.press("j", "k")  # still answering keys

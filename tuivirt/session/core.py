@@ -5,7 +5,6 @@ from __future__ import annotations
 import queue
 import threading
 import weakref
-from collections.abc import Callable
 from typing import Any
 
 from tuivirt.backends.console import Transport
@@ -66,8 +65,6 @@ class SessionCore:
         #: endpoint -> uuid -> (monotonic ns, cpu ns) at the last sample
         self._cpu_samples: dict[str, dict[str, tuple[int, int]]] = {}
         self._no_cpu_stats: set[str] = set()  # endpoints whose driver keeps no CPU time
-        #: called (host, network name) on libvirt network events; on the event thread
-        self.network_listeners: list[Callable[[str, str], None]] = []
         #: the consoles this session opened -> the endpoint carrying each ("ssh": the link)
         self._consoles: weakref.WeakKeyDictionary[Transport, str] = (
             weakref.WeakKeyDictionary())

@@ -107,8 +107,7 @@ class Endpoints(SessionCore):
             self._endpoint_lost(generation, endpoint, reason)
 
         def on_network_event(name: str) -> None:
-            for listener in list(self.network_listeners):
-                listener(self.name, name)
+            self.inventory.network_changed(self.name, name)
 
         tunnelled = endpoint.uri != endpoint.endpoint  # carried by our SSH connection
         endpoint.watch(on_event=on_event, on_close=on_close,

@@ -20,6 +20,7 @@ from textual.containers import Horizontal
 from textual.css.query import NoMatches
 from textual.message import Message
 from textual.screen import Screen
+from textual.signal import Signal
 from textual.theme import Theme
 from textual.widgets import Input, Static
 
@@ -622,6 +623,9 @@ class TuivirtApp(GuestKeysFirst, App[int]):
         self.start_sessions = start_sessions
         self.clock = clock
         self._unsubscribe: Callable[[], None] | None = None
+        #: Fleet news (guest rows, host states, network changes), one Diff at a time, on
+        #: the UI thread. Screens subscribe; a screen's subscription ends with it.
+        self.fleet_changed: Signal[Diff] = Signal(self, "fleet_changed")
         for theme in load_themes([paths.config_dir() / "themes"]):
             self.register_theme(theme)
         self.theme = config.theme if config.theme in self.available_themes else "tuivirt-dark"
@@ -697,11 +701,7 @@ class TuivirtApp(GuestKeysFirst, App[int]):
                 self.notify(f"host {status.name} lost: {status.reason}", severity="error",
                             timeout=6)
                 # Its consoles: the session ends them with the reason (it owns them).
-        if any(s.state != "connecting" for s in diff.hosts):
-            for screen in self.screen_stack:
-                hosts_changed = getattr(screen, "hosts_changed", None)
-                if hosts_changed is not None:
-                    hosts_changed()
+        self.fleet_changed.publish(diff)
         if self.first_rows_at is None and table.guests:
             self.first_rows_at = time.monotonic()
             self.call_after_refresh(self.gate.set)

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from functools import partial
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.message import Message
 from textual.widgets import DataTable, Footer, Static
 
 from tuivirt import xmltools
 from tuivirt.config import Config
 from tuivirt.errors import TuivirtError
+from tuivirt.inventory import Diff
 from tuivirt.model import DefinitionRef, Network
 from tuivirt.text import inert
 from tuivirt.ui.editing import EditorHost
@@ -53,7 +52,6 @@ class NetworksScreen(EditorHost):
         self.networks: list[Network] = networks or []
         self.errors: dict[str, str] = {}
         self.autoload = autoload
-        self._unsubscribe: Callable[[], None] | None = None
         self._reload_pending = False
 
     def home(self) -> DataTable[Text]:
@@ -75,39 +73,18 @@ class NetworksScreen(EditorHost):
         table.focus()
         if self.autoload:
             self.action_reload()
-            sessions = list(self.fleet.sessions.values())
-            for session in sessions:
-                session.network_listeners.append(self._on_network_event)
+            fleet_changed = getattr(self.app, "fleet_changed", None)
+            if fleet_changed is not None:  # the full-screen app's one stream of news
+                fleet_changed.subscribe(self, self._fleet_changed)
 
-            def unsubscribe() -> None:
-                for session in sessions:
-                    if self._on_network_event in session.network_listeners:
-                        session.network_listeners.remove(self._on_network_event)
-
-            self._unsubscribe = unsubscribe
-
-    def on_unmount(self) -> None:
-        if self._unsubscribe is not None:
-            self._unsubscribe()
-
-    class NetworkEvent(Message):
-        """libvirt said a network changed (posted from its event-loop thread)."""
-
-    def hosts_changed(self) -> None:
-        """A host connected or was lost: its networks appear or go (no network event
-        says so). Opened right at start-up, the view would otherwise miss a host that
-        was still connecting."""
-        self._on_network_event("", "")
-
-    def _on_network_event(self, _host: str, _name: str) -> None:
-        # On libvirt's event-loop thread: post and return (never wait for the UI there:
-        # consoles and every host's events run on that thread).
+    def _fleet_changed(self, diff: Diff) -> None:
+        """A network changed, or a host connected or was lost (its networks appear or go;
+        opened at start-up, the view would otherwise miss a host still connecting)."""
+        if not (diff.networks or any(s.state != "connecting" for s in diff.hosts)):
+            return
         if not self._reload_pending:
             self._reload_pending = True
-            self.post_message(self.NetworkEvent())
-
-    def on_networks_screen_network_event(self) -> None:
-        self.set_timer(0.1, self.action_reload)  # one reload for a burst of events
+            self.set_timer(0.1, self.action_reload)  # one reload for a burst of news
 
     # -- data -----------------------------------------------------------------------------
     def action_reload(self) -> None:
