@@ -15,7 +15,13 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from tests.bench.common import make_test_node, report, side_by_side, time_command
+from tests.bench.common import (
+    compile_tree,
+    make_test_node,
+    report,
+    side_by_side,
+    time_command,
+)
 
 
 def main() -> int:
@@ -23,6 +29,7 @@ def main() -> int:
     parser.add_argument("--domains", type=int, default=1000)
     parser.add_argument("--runs", type=int, default=21)
     args = parser.parse_args()
+    compile_tree(Path(__file__).resolve().parents[2])
     with tempfile.TemporaryDirectory() as tmp:
         node = make_test_node(Path(tmp) / "node.xml", args.domains)
         uri = f"test://{node}"

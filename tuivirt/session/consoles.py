@@ -7,12 +7,16 @@ itself), and the pane shows that reason and reconnects when it can.
 
 from __future__ import annotations
 
-from tuivirt.backends.console import ConsoleBuffer, Transport
+from typing import TYPE_CHECKING
+
 from tuivirt.errors import (
     HostError,
 )
 from tuivirt.model import DOCKER, Guest
 from tuivirt.session.core import SessionCore
+
+if TYPE_CHECKING:  # the console transports cost ~3 ms to import: not on `list`'s path
+    from tuivirt.backends.console import ConsoleBuffer, Transport
 
 
 class Consoles(SessionCore):

@@ -5,9 +5,8 @@ from __future__ import annotations
 import queue
 import threading
 import weakref
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from tuivirt.backends.console import Transport
 from tuivirt.backends.deadline import Deadline
 from tuivirt.backends.docker import DockerEndpoint
 from tuivirt.backends.libvirt import LibvirtEndpoint
@@ -19,6 +18,9 @@ from tuivirt.errors import (
 from tuivirt.inventory import Inventory
 from tuivirt.model import DOCKER, Guest, HostState
 from tuivirt.session.events import Endpoint, Recovered, SessionEvent
+
+if TYPE_CHECKING:  # the console transports cost ~3 ms to import: not on `list`'s path
+    from tuivirt.backends.console import Transport
 
 #: Docker events that change what we show; the rest (exec_*, attach, resize...) do not.
 DOCKER_EVENTS = {"create", "start", "restart", "stop", "die", "kill", "pause", "unpause",
