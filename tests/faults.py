@@ -54,6 +54,10 @@ class Faults:
             with open(f"/proc/{pid}/comm") as comm:
                 if comm.read().strip() != daemon:
                     return None
+            with open(f"/proc/{pid}/stat") as stat:
+                # A daemon this process started and killed stays a zombie until reaped.
+                if stat.read().rsplit(")", 1)[1].split()[0] == "Z":
+                    return None
         except OSError:
             return None
         return pid
@@ -91,12 +95,19 @@ class Faults:
         pid = self.pid(host, daemon)
         assert pid is not None, f"{daemon} on {host} is not running"
         self._killed.add((host, daemon))
+        # dockerd's own containerd outlives it and then holds the next dockerd for 60 s
+        # ("timeout waiting for containerd to start"): the daemon goes down with it.
+        children = subprocess.run(["pgrep", "-P", str(pid), "containerd"],
+                                  capture_output=True, text=True, check=False).stdout.split()
         os.kill(pid, signal.SIGCONT)
         os.kill(pid, signal.SIGKILL)
+        for child in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(child), signal.SIGKILL)
         for _ in range(100):
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, os.WNOHANG)  # ours (started by start()): reap it
+            if self.pid(host, daemon) is None:
                 break
             time.sleep(0.05)
 
@@ -114,16 +125,23 @@ class Faults:
                 subprocess.run([*self._ns(), "sh", "-c",
                                 "rm -f /run/libvirt/libvirt-sock; libvirtd -d"], check=True)
             elif (host, daemon) == ("local", "dockerd"):
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink("/var/run/docker.sock")
+                # dockerd refuses to start while its old pid file names a process that
+                # still exists, and a killed one can linger as a zombie nobody reaps.
+                # Same for its containerd's pid file (a killed containerd lingers too).
+                for stale in ("/var/run/docker.sock", self.dir / "run" / "dockerd-a.pid",
+                              "/var/run/docker/containerd/containerd.pid"):
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(stale)
                 log = open(self.dir / "run" / "dockerd-a.log", "ab")  # noqa: SIM115
                 subprocess.Popen(["dockerd", "--pidfile", str(self.dir / "run" / "dockerd-a.pid"),
                                   "-H", "unix:///var/run/docker.sock"], stdout=log,
                                  stderr=log, start_new_session=True)
             else:
                 hb = self.dir / "hostb"
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(hb / "docker.sock")
+                for stale in (hb / "docker.sock", hb / "run" / "dockerd.pid",
+                              hb / "docker-exec" / "containerd" / "containerd.pid"):
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(stale)
                 log = open(hb / "run" / "dockerd.log", "ab")  # noqa: SIM115
                 subprocess.Popen(["dockerd", "--data-root", str(hb / "docker-data"),
                                   "--exec-root", str(hb / "docker-exec"),
@@ -171,12 +189,14 @@ def exclusive_faults(lab_dir: Path, holder: str) -> Iterator[Faults]:
         fcntl.flock(lock, fcntl.LOCK_EX)
         faults = Faults(lab_dir, holder)
         # A run killed in the middle (a timeout's SIGTERM skips teardown) may have left a
-        # daemon stopped: continue them all before this test starts.
+        # daemon stopped: continue them all before this test starts...
         for host in HOSTS:
             for daemon in DAEMONS:
                 pid = faults.pid(host, daemon)
                 if pid is not None:
                     os.kill(pid, signal.SIGCONT)
+                else:  # ...or killed one and never started it again
+                    faults.start(host, daemon)
         try:
             yield faults
         finally:
