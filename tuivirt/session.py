@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from tuivirt.actions import Action
 from tuivirt.backends.console import ConsoleBuffer, Transport
 from tuivirt.backends.deadline import Deadline
 from tuivirt.backends.docker import DockerEndpoint
@@ -30,6 +31,7 @@ from tuivirt.errors import (
     HostError,
     ReadOnlyError,
     TuivirtError,
+    unknown_host,
 )
 from tuivirt.inventory import Inventory
 from tuivirt.model import DOCKER, Applied, DefinitionRef, Guest, HostFacts, HostState, Network
@@ -595,8 +597,7 @@ class HostSession:
     # -- actions ------------------------------------------------------------------------
     def _check_writable(self, what: str, guest: str | None = None) -> None:
         if self.host.read_only:
-            raise ReadOnlyError(self.name, guest,
-                                f"host {self.name} is read-only: refusing to {what}")
+            raise ReadOnlyError(self.name, guest, what)
 
     def _not_connected(self, spec: str) -> HostError:
         """Why an endpoint cannot be used now, in the words it failed with."""
@@ -617,11 +618,11 @@ class HostSession:
                 return endpoint
         raise self._not_connected(guest.endpoint or "libvirt")
 
-    def perform(self, guest: Guest, action: str, enable: bool = True) -> Guest | None:
+    def perform(self, guest: Guest, action: Action | str,
+                enable: bool = True) -> Guest | None:
         """Run one lifecycle action; returns the guest's new record (None if it is gone)."""
-        label = f"{action} {guest.name}" if action != "autostart" else (
-            f"turn autostart {'on' if enable else 'off'} for {guest.name}")
-        self._check_writable(label, guest.name)
+        action = Action(action)
+        self._check_writable(action.describe(guest.name, enable), guest.name)
         endpoint = self._endpoint_for(guest)
         try:
             endpoint.perform(guest, action, enable)
@@ -937,8 +938,7 @@ class Fleet:
         try:
             return self.sessions[name]
         except KeyError:
-            known = ", ".join(self.sessions)
-            raise TuivirtError(f"unknown host {name!r} (configured: {known})") from None
+            raise TuivirtError(unknown_host(name, self.sessions)) from None
 
     def connect(self, names: Iterable[str] | None = None,
                 deadline: float | None = None) -> dict[str, str]:

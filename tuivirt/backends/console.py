@@ -21,14 +21,12 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+# ConsoleBusy lives with the other errors; re-exported for the console pane's import.
+from tuivirt.errors import ConsoleBusy as ConsoleBusy
 from tuivirt.errors import GuestError
 
 READ_CHUNK = 65536
 BUFFER_CAP = 1 << 20  # bytes waiting for the terminal emulator before reading pauses
-
-
-class ConsoleBusy(GuestError):
-    """Another client holds the console; `force` may take it over."""
 
 
 class ConsoleBuffer:
