@@ -4,11 +4,9 @@ confirming and what a read-only host refuses. One place, used by the CLI and the
 No Textual, no libvirt import here: `tuivirt list` imports the CLI, which imports this.
 """
 
-from __future__ import annotations
-
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from enum import StrEnum
+from typing import NamedTuple
 
 from tuivirt.config import HostConfig
 from tuivirt.errors import read_only_refusal, unknown_host
@@ -18,8 +16,10 @@ from tuivirt.model import Guest, GuestState
 PAUSE_TOGGLE = "pause"
 
 
-@dataclass(frozen=True, slots=True)
-class _Words:
+# Records are NamedTuples with real (not postponed: each string annotation costs a
+# compile()) annotations: this module is on the path of `tuivirt list`, and five records
+# take 1.9 ms to create as dataclasses, 0.3 ms as NamedTuples.
+class _Words(NamedTuple):
     doing: str  # shown in the table while the action is in flight
     done: str  # past tense, for outcome lines
     help: str  # the CLI subcommand's help
@@ -98,8 +98,7 @@ _WORDS: dict[Action, _Words] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Step:
+class Step(NamedTuple):
     """One action on one guest, as it will be sent."""
 
     address: str  # the shortest address naming the guest (what the user reads)
@@ -124,14 +123,12 @@ class Step:
                 f"→ {self.action.value}{on}")
 
 
-@dataclass(frozen=True, slots=True)
-class Refusal:
+class Refusal(NamedTuple):
     step: Step
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
-class Confirmation:
+class Confirmation(NamedTuple):
     title: str  # "Destroy (force off) 2 guests?"
     verb: str  # the confirm button's word
     targets: tuple[str, ...]  # address (kind, state), one per step
@@ -139,8 +136,7 @@ class Confirmation:
     typed: str | None = None  # to be typed before it runs (undefine)
 
 
-@dataclass(frozen=True, slots=True)
-class Plan:
+class Plan(NamedTuple):
     request: str  # an Action's value, or PAUSE_TOGGLE
     steps: tuple[Step, ...]
     refused: tuple[Refusal, ...]
