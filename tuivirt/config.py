@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from tuivirt.errors import ConfigError
+from tuivirt.errors import ConfigError, unknown_host
 
 HOST_KEYS = {
     "name", "libvirt", "docker", "ssh", "ssh_identity", "ssh_known_hosts",
@@ -78,8 +78,7 @@ class Config:
         for host in self.hosts:
             if host.name == name:
                 return host
-        known = ", ".join(h.name for h in self.hosts)
-        raise KeyError(f"unknown host {name!r} (configured: {known})")
+        raise KeyError(unknown_host(name, (h.name for h in self.hosts)))
 
 
 def _key_line(text: str, key: str, host_index: int | None) -> int | None:

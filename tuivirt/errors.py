@@ -2,9 +2,34 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 
 class TuivirtError(Exception):
-    """Base class: a failure with a message meant for the user, never a traceback."""
+    """Base class: a failure with a message meant for the user, never a traceback.
+
+    `message` is always set: the words to show in context (an outcome line, a
+    notification); `str()` may add where it happened (file:line, host/guest).
+    """
+
+    def __init__(self, message: str, text: str | None = None) -> None:
+        super().__init__(message if text is None else text)
+        self.message = message
+
+
+def message_of(exc: BaseException) -> str:
+    """The words to show for any failure: ours carry `.message`, a library's its str."""
+    return exc.message if isinstance(exc, TuivirtError) else str(exc)
+
+
+def read_only_refusal(host: str, what: str) -> str:
+    """What a host marked read-only says to a change (`what`: "start web")."""
+    return f"host {host} is read-only: refusing to {what}"
+
+
+def unknown_host(name: str, configured: Iterable[str]) -> str:
+    """What a host name that is not in the config is told (CLI, UI, config lookups)."""
+    return f"unknown host {name!r} (configured: {', '.join(configured)})"
 
 
 class ConfigError(TuivirtError):
@@ -15,10 +40,9 @@ class ConfigError(TuivirtError):
         self.path = path
         self.line = line
         self.key = key
-        self.message = message
         where = path if line is None else f"{path}:{line}"
         what = f"{key}: " if key else ""
-        super().__init__(f"{where}: {what}{message}")
+        super().__init__(message, f"{where}: {what}{message}")
 
 
 class AddressError(TuivirtError):
@@ -28,10 +52,9 @@ class AddressError(TuivirtError):
                  candidates: tuple[str, ...] = ()) -> None:
         self.address = address
         self.candidates = candidates
-        self.message = message
         if candidates:
-            self.message += "; candidates: " + ", ".join(candidates)
-        super().__init__(f"{address}: {self.message}")
+            message += "; candidates: " + ", ".join(candidates)
+        super().__init__(message, f"{address}: {message}")
 
 
 class HostError(TuivirtError):
@@ -39,8 +62,7 @@ class HostError(TuivirtError):
 
     def __init__(self, host: str, message: str) -> None:
         self.host = host
-        self.message = message
-        super().__init__(f"host {host}: {message}")
+        super().__init__(message, f"host {host}: {message}")
 
 
 class EndpointHung(HostError):
@@ -62,14 +84,20 @@ class GuestError(TuivirtError):
                  missing: bool = False) -> None:
         self.host = host
         self.guest = guest
-        self.message = message
         self.missing = missing  # the daemon says no such domain / network (any more)
         target = f"{host}/{guest}" if guest else f"host {host}"
-        super().__init__(f"{target}: {message}")
+        super().__init__(message, f"{target}: {message}")
 
 
 class ReadOnlyError(GuestError):
-    """A change was asked of a host marked read-only."""
+    """A change was asked of a host marked read-only; `what` says which change."""
+
+    def __init__(self, host: str, guest: str | None, what: str) -> None:
+        super().__init__(host, guest, read_only_refusal(host, what))
+
+
+class ConsoleBusy(GuestError):
+    """Another client holds the console; `force` may take it over."""
 
 
 class DefinitionChanged(GuestError):

@@ -21,15 +21,13 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+# ConsoleBusy lives with the other errors; re-exported for the console pane's import.
+from tuivirt.errors import ConsoleBusy as ConsoleBusy
 from tuivirt.errors import GuestError
 
 READ_CHUNK = 65536
 BUFFER_CAP = 1 << 20  # bytes waiting for the terminal emulator before reading pauses
 KEYS_CAP = 64 * 1024  # bytes typed (or pasted) that a console has not taken yet
-
-
-class ConsoleBusy(GuestError):
-    """Another client holds the console; `force` may take it over."""
 
 
 class ConsoleBuffer:

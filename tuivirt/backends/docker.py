@@ -8,17 +8,13 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, ClassVar
 
+from tuivirt.actions import Action
 from tuivirt.backends.deadline import Deadline, bounded
 from tuivirt.errors import GuestError, HostError
 from tuivirt.model import DOCKER, Guest, GuestState
 
 _MIB = 1024 * 1024
 _AUTOSTART_POLICIES = {"always", "unless-stopped"}
-#: Our lifecycle actions -> the Docker API client's method, each taking the container id.
-_API_CALLS = {
-    "start": "start", "shutdown": "stop", "reboot": "restart", "destroy": "kill",
-    "suspend": "pause", "resume": "unpause", "undefine": "remove_container",
-}
 
 
 def _message(exc: Exception) -> str:
@@ -170,20 +166,17 @@ class DockerEndpoint:
             raise HostError(self.host, f"{self.endpoint}: {_message(exc)}") from None
 
     @bounded
-    def perform(self, guest: Guest, action: str, enable: bool = True) -> None:
+    def perform(self, guest: Guest, action: Action, enable: bool = True) -> None:
         api = self._require()
+        call = getattr(api, action.docker)  # the action's Docker API method (actions.py)
         try:
-            if action == "autostart":
+            if action is Action.AUTOSTART:
                 # Docker's autostart is a restart policy: unless-stopped, or none.
                 policy = ({"Name": "unless-stopped"} if enable
                           else {"Name": "no", "MaximumRetryCount": 0})
-                api.update_container(guest.id, restart_policy=policy)
-            elif action in _API_CALLS:
-                getattr(api, _API_CALLS[action])(guest.id)
+                call(guest.id, restart_policy=policy)
             else:
-                raise GuestError(self.host, guest.name, f"unknown action {action!r}")
-        except GuestError:
-            raise
+                call(guest.id)
         except Exception as exc:
             raise GuestError(self.host, guest.name, _message(exc)) from None
 

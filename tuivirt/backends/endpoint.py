@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Protocol
 
+from tuivirt.actions import Action
 from tuivirt.backends.deadline import Deadline
 from tuivirt.model import Guest
 
@@ -40,7 +41,7 @@ class Endpoint(Protocol):
     def lookup(self, guest_id: str) -> Guest | None:
         """The guest's record now; None when it no longer exists."""
 
-    def perform(self, guest: Guest, action: str, enable: bool = True) -> None:
+    def perform(self, guest: Guest, action: Action, enable: bool = True) -> None:
         """One lifecycle action (start, shutdown, reboot, destroy, suspend, resume,
         autostart with `enable`, undefine)."""
 

@@ -10,9 +10,10 @@ from typing import Any, ClassVar, ParamSpec, TypeVar
 
 import libvirt
 
+from tuivirt.actions import Action
 from tuivirt.backends.deadline import Deadline, bounded
 from tuivirt.backends.domxml import domain_kind_and_arch, network_bridge, network_ranges
-from tuivirt.errors import GuestError, HostError
+from tuivirt.errors import ConsoleBusy, GuestError, HostError
 from tuivirt.model import Guest, GuestState, Network, version_string
 
 _STATES: dict[int, GuestState] = {
@@ -117,6 +118,33 @@ def _using(method: Callable[P, R]) -> Callable[P, R]:
     """A call on the connection: counted, and bounded by the endpoint's deadline (a hung
     daemon answers nothing, for ever)."""
     return bounded(_counted(method))
+
+
+def _undefine(dom: libvirt.virDomain) -> None:
+    # Keep NVRAM (it is the guest's data); drop metadata that would block the undefine.
+    flags = (libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE
+             | libvirt.VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA
+             | libvirt.VIR_DOMAIN_UNDEFINE_KEEP_NVRAM)
+    try:
+        dom.undefineFlags(flags)
+    except libvirt.libvirtError as exc:
+        if exc.get_error_code() not in (libvirt.VIR_ERR_NO_SUPPORT,
+                                        libvirt.VIR_ERR_INVALID_ARG):
+            raise
+        dom.undefine()
+
+
+#: Each lifecycle action as a call on the domain (the bool: autostart on or off).
+_DOMAIN_CALLS: dict[Action, Callable[[libvirt.virDomain, bool], object]] = {
+    Action.START: lambda dom, _on: dom.create(),
+    Action.SHUTDOWN: lambda dom, _on: dom.shutdown(),
+    Action.REBOOT: lambda dom, _on: dom.reboot(0),
+    Action.DESTROY: lambda dom, _on: dom.destroy(),
+    Action.SUSPEND: lambda dom, _on: dom.suspend(),
+    Action.RESUME: lambda dom, _on: dom.resume(),
+    Action.AUTOSTART: lambda dom, on: dom.setAutostart(1 if on else 0),
+    Action.UNDEFINE: lambda dom, _on: _undefine(dom),
+}
 
 
 class LibvirtEndpoint:
@@ -367,43 +395,12 @@ class LibvirtEndpoint:
             raise GuestError(self.host, guest.name, _message(exc)) from None
 
     @_using
-    def perform(self, guest: Guest, action: str, enable: bool = True) -> None:
+    def perform(self, guest: Guest, action: Action, enable: bool = True) -> None:
         dom = self._domain(guest)
         try:
-            if action == "start":
-                dom.create()
-            elif action == "shutdown":
-                dom.shutdown()
-            elif action == "reboot":
-                dom.reboot(0)
-            elif action == "destroy":
-                dom.destroy()
-            elif action == "suspend":
-                dom.suspend()
-            elif action == "resume":
-                dom.resume()
-            elif action == "autostart":
-                dom.setAutostart(1 if enable else 0)
-            elif action == "undefine":
-                self._undefine(dom)
-            else:
-                raise GuestError(self.host, guest.name, f"unknown action {action!r}")
+            _DOMAIN_CALLS[action](dom, enable)
         except libvirt.libvirtError as exc:
             raise GuestError(self.host, guest.name, _message(exc)) from None
-
-    @staticmethod
-    def _undefine(dom: libvirt.virDomain) -> None:
-        # Keep NVRAM (it is the guest's data); drop metadata that would block the undefine.
-        flags = (libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE
-                 | libvirt.VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA
-                 | libvirt.VIR_DOMAIN_UNDEFINE_KEEP_NVRAM)
-        try:
-            dom.undefineFlags(flags)
-        except libvirt.libvirtError as exc:
-            if exc.get_error_code() not in (libvirt.VIR_ERR_NO_SUPPORT,
-                                            libvirt.VIR_ERR_INVALID_ARG):
-                raise
-            dom.undefine()
 
     @_using
     def cpu_times(self) -> dict[str, int] | None:
@@ -479,8 +476,6 @@ class LibvirtEndpoint:
         Busy (another client holds it): ConsoleBusy. With force, a driver that refuses
         the flag (LXC) is asked again without it.
         """
-        from tuivirt.backends.console import ConsoleBusy
-
         conn = self._require()
         if not self.streams_ready:
             raise GuestError(self.host, guest.name, "this connection was opened before "

@@ -109,8 +109,7 @@ class SessionCore:
 
     def _check_writable(self, what: str, guest: str | None = None) -> None:
         if self.host.read_only:
-            raise ReadOnlyError(self.name, guest,
-                                f"host {self.name} is read-only: refusing to {what}")
+            raise ReadOnlyError(self.name, guest, what)
 
     def _not_connected(self, spec: str) -> HostError:
         """Why an endpoint cannot be used now, in the words it failed with."""

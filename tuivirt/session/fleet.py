@@ -11,6 +11,7 @@ from tuivirt.config import Config
 from tuivirt.errors import (
     HostError,
     TuivirtError,
+    unknown_host,
 )
 from tuivirt.inventory import Inventory
 from tuivirt.model import HostState
@@ -31,8 +32,7 @@ class Fleet:
         try:
             return self.sessions[name]
         except KeyError:
-            known = ", ".join(self.sessions)
-            raise TuivirtError(f"unknown host {name!r} (configured: {known})") from None
+            raise TuivirtError(unknown_host(name, self.sessions)) from None
 
     def connect(self, names: Iterable[str] | None = None,
                 deadline: float | None = None) -> dict[str, str]:

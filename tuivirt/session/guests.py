@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tuivirt.actions import Action
 from tuivirt.errors import (
     ActionTimedOut,
     EndpointHung,
@@ -13,11 +14,11 @@ from tuivirt.session.core import SessionCore
 class Guests(SessionCore):
     """Actions and lookups, each on the guest's own endpoint."""
 
-    def perform(self, guest: Guest, action: str, enable: bool = True) -> Guest | None:
+    def perform(self, guest: Guest, action: Action | str,
+                enable: bool = True) -> Guest | None:
         """Run one lifecycle action; returns the guest's new record (None if it is gone)."""
-        label = f"{action} {guest.name}" if action != "autostart" else (
-            f"turn autostart {'on' if enable else 'off'} for {guest.name}")
-        self._check_writable(label, guest.name)
+        action = Action(action)
+        self._check_writable(action.describe(guest.name, enable), guest.name)
         endpoint = self._endpoint_for(guest)
         try:
             endpoint.perform(guest, action, enable)

@@ -25,11 +25,12 @@ from textual.theme import Theme
 from textual.widgets import Input, Static
 
 from tuivirt import paths, xmltools
+from tuivirt.actions import PAUSE_TOGGLE, Action, Step, plan
 from tuivirt.backends import domxml
 from tuivirt.config import Config
-from tuivirt.errors import ActionTimedOut, TuivirtError
+from tuivirt.errors import ActionTimedOut, TuivirtError, message_of
 from tuivirt.inventory import Diff
-from tuivirt.model import DOCKER, DefinitionRef, Guest, GuestState
+from tuivirt.model import DOCKER, DefinitionRef, Guest
 from tuivirt.session import Fleet
 from tuivirt.ui.editing import EditorHost
 from tuivirt.ui.filter import FilterError, GuestFilter
@@ -46,19 +47,8 @@ if TYPE_CHECKING:
     from tuivirt.ui.widgets.console import ConsolePane
 from tuivirt.ui.widgets.host_panel import HostPanel
 
-#: action -> (verb shown while in flight, past tense for the outcome)
 #: How long an action that timed out is still watched for its outcome (seconds).
 LATE_OUTCOME_WAIT = 3600.0
-ACTION_WORDS = {
-    "start": ("starting", "started"),
-    "shutdown": ("shutting down", "shutdown requested"),
-    "reboot": ("rebooting", "reboot requested"),
-    "destroy": ("destroying", "destroyed"),
-    "suspend": ("pausing", "paused"),
-    "resume": ("resuming", "resumed"),
-    "autostart": ("setting autostart", "autostart set"),
-    "undefine": ("undefining", "undefined"),
-}
 
 
 class InventoryChanged(Message):
@@ -709,72 +699,46 @@ class TuivirtApp(GuestKeysFirst, App[int]):
 
     # -- actions ------------------------------------------------------------------------
     def request_action(self, action: str, targets: list[Guest]) -> None:
-        """Check, confirm where it hurts, then run each target's action off the UI thread."""
+        """Plan (actions.plan: refusals, the pause toggle, what needs confirming), confirm
+        where it hurts, then run each step off the UI thread."""
         if not targets:
             self.notify("no guest under the cursor", severity="warning")
             return
-        steps: list[tuple[Guest, str, bool]] = []
-        for guest in targets:
-            if action == "pause":
-                real = "resume" if guest.state == GuestState.PAUSED else "suspend"
-                steps.append((guest, real, True))
-            elif action == "autostart":
-                steps.append((guest, "autostart", not guest.autostart))
-            else:
-                steps.append((guest, action, True))
-        inventory = self.fleet.inventory
-        allowed = []
-        for guest, real, enable in steps:
-            host = self.config.host(guest.host)
-            if host.read_only:
-                self.notify(f"host {guest.host} is read-only: refusing to {real} "
-                            f"{guest.name}", severity="error", timeout=6)
-            else:
-                allowed.append((guest, real, enable))
-        if not allowed:
-            return
-        addresses = inventory.addresses(g for g, _a, _e in allowed)
-        labels = [f"{addresses[g.key]}  ({g.kind}, {g.state})  → {real}"
-                  + (f" {'on' if enable else 'off'}" if real == "autostart" else "")
-                  for g, real, enable in allowed]
-        destructive = action in ("destroy", "undefine")
-        if destructive or len(allowed) > 1:
-            typed = None
-            if action == "undefine":
-                typed = allowed[0][0].name if len(allowed) == 1 else f"{len(allowed)} guests"
-            verb = {"destroy": "Destroy (force off)", "undefine": "Undefine / remove"}.get(
-                action, action.capitalize())
-            title = f"{verb} {len(allowed)} guest{'s' if len(allowed) > 1 else ''}?"
+        addresses = self.fleet.inventory.addresses(targets)
+        planned = plan(action, [(addresses[g.key], g) for g in targets], self.config.hosts,
+                       confirm_many=True)
+        for refusal in planned.refused:
+            self.notify(refusal.reason, severity="error", timeout=6)
+        confirm = planned.confirm
+        if confirm is not None:
             self.push_screen(
-                ConfirmScreen(title, labels, typed=typed, confirm_label=verb.split()[0]),
-                lambda ok: self._launch(allowed, addresses) if ok else self.notify(
+                ConfirmScreen(confirm.title, list(confirm.details), typed=confirm.typed,
+                              confirm_label=confirm.verb),
+                lambda ok: self._launch(planned.steps) if ok else self.notify(
                     "cancelled: nothing was changed"))
-        else:
-            self._launch(allowed, addresses)
+        elif planned.steps:
+            self._launch(planned.steps)
 
-    def _launch(self, steps: list[tuple[Guest, str, bool]], addresses: dict[str, str]) -> None:
+    def _launch(self, steps: Iterable[Step]) -> None:
         table = self.main.table
-        for guest, action, enable in steps:
-            table.set_busy([guest.key], ACTION_WORDS[action][0])
-            self.run_worker(partial(self._perform, guest, action, enable,
-                                    addresses[guest.key]),
-                            thread=True, group="actions", exit_on_error=False)
+        for step in steps:
+            table.set_busy([step.guest.key], step.action.doing)
+            self.run_worker(partial(self._perform, step), thread=True, group="actions",
+                            exit_on_error=False)
 
-    def _perform(self, guest: Guest, action: str, enable: bool, address: str) -> None:
+    def _perform(self, step: Step) -> None:
         """Runs in a worker thread; reports back with a message, never touches widgets."""
-        label = ACTION_WORDS[action][1]
-        if action == "autostart":
-            label = f"autostart {'on' if enable else 'off'}"
+        guest, action, address = step.guest, step.action.value, step.address
+        label = step.action.outcome(step.enable)
         try:
             session = self.fleet.session(guest.host)
-            session.perform(guest, action, enable)
+            session.perform(guest, step.action, step.enable)
         except ActionTimedOut as exc:
             self.post_message(ActionDone(guest.key, address, action, label, exc.message))
             self._await_late(exc, guest, address, label)
             return
         except TuivirtError as exc:
-            message = getattr(exc, "message", str(exc))
-            self.post_message(ActionDone(guest.key, address, action, label, message))
+            self.post_message(ActionDone(guest.key, address, action, label, exc.message))
             return
         except Exception as exc:  # a library error we did not expect: show it, don't crash
             self.post_message(ActionDone(guest.key, address, action, label,
@@ -797,7 +761,7 @@ class TuivirtApp(GuestKeysFirst, App[int]):
             outcome = f"{exc.action} (timed out earlier) took effect {late}: {label}"
             error = None
         else:
-            what = getattr(pending.error, "message", str(pending.error))
+            what = message_of(pending.error)
             outcome = None
             error = f"(timed out earlier) failed {late}: {what}"
         with contextlib.suppress(RuntimeError):  # the app quit meanwhile
@@ -821,13 +785,13 @@ class TuivirtApp(GuestKeysFirst, App[int]):
         yield from super().get_system_commands(screen)
         if not isinstance(screen, MainScreen):
             return
-        for action, (_doing, _done) in ACTION_WORDS.items():
-            if action in ("suspend", "resume"):
+        for action in Action:
+            if action in (Action.SUSPEND, Action.RESUME):
                 continue
             yield SystemCommand(f"Guest: {action}", f"{action} the marked guests, or the "
                                 "one under the cursor", partial(screen.action_act, action))
         yield SystemCommand("Guest: pause / resume", "pause running guests, resume paused",
-                            partial(screen.action_act, "pause"))
+                            partial(screen.action_act, PAUSE_TOGGLE))
         yield SystemCommand("Guest: edit XML", "the definition in the editor pane (x)",
                             screen.action_edit)
         yield SystemCommand("Guest: edit XML in $EDITOR", "then review it in the pane (E)",

@@ -12,7 +12,7 @@ from textual.widgets import DataTable, Footer, Static
 
 from tuivirt import xmltools
 from tuivirt.config import Config
-from tuivirt.errors import TuivirtError
+from tuivirt.errors import TuivirtError, read_only_refusal
 from tuivirt.inventory import Diff
 from tuivirt.model import DefinitionRef, Network
 from tuivirt.text import inert
@@ -103,7 +103,7 @@ class NetworksScreen(EditorHost):
                 try:
                     networks.extend(session.networks())
                 except TuivirtError as exc:
-                    errors[name] = getattr(exc, "message", str(exc))
+                    errors[name] = exc.message
             self.app.call_from_thread(self.show_networks, networks, errors)
 
         self.run_worker(load, thread=True, group="networks", exclusive=True,
@@ -165,8 +165,8 @@ class NetworksScreen(EditorHost):
             self.notify("no network under the cursor", severity="warning")
             return
         if self.read_only(net.host):
-            self.notify(f"host {net.host} is read-only: refusing to {action} network "
-                        f"{net.name}", severity="error", timeout=6)
+            self.notify(read_only_refusal(net.host, f"{action} network {net.name}"),
+                        severity="error", timeout=6)
             return
         enable = not net.autostart
         label = f"{net.host}/network:{net.name}"

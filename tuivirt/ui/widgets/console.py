@@ -168,7 +168,7 @@ class ConsolePane(Vertical):
         except ReadOnlyError as exc:
             call(self._refused, exc.message, buffer)
         except TuivirtError as exc:
-            call(self._down, getattr(exc, "message", str(exc)), buffer)
+            call(self._down, exc.message, buffer)
         except Exception as exc:  # a library error we did not expect: say it, keep going
             call(self._down, f"{type(exc).__name__}: {exc}", buffer)
         else:

@@ -34,7 +34,7 @@ from textual.widgets.text_area import Selection
 
 from tuivirt import backups, drafts, xmltools
 from tuivirt.backends.domxml import XMLProblem, check_well_formed
-from tuivirt.errors import DefinitionChanged, TuivirtError
+from tuivirt.errors import DefinitionChanged, TuivirtError, read_only_refusal
 from tuivirt.model import Applied, DefinitionRef
 from tuivirt.text import in_place, inert, inert_lines
 from tuivirt.ui.screens.dialogs import ChoiceScreen, DiffScreen
@@ -369,8 +369,8 @@ class EditorPane(Vertical):
             self.notify("nothing to apply here: this view is read-only", severity="warning")
             return
         if self.read_only:
-            self.notify(f"host {self.ref.host} is read-only: refusing to define "
-                        f"{self.ref.name}", severity="error", timeout=6)
+            self.notify(read_only_refusal(self.ref.host, f"define {self.ref.name}"),
+                        severity="error", timeout=6)
             return
         if self.applying:
             self.notify("an apply is already running", severity="warning")
@@ -414,7 +414,7 @@ class EditorPane(Vertical):
         except DefinitionChanged as exc:
             call(self._changed_meanwhile, exc.current, text)
         except TuivirtError as exc:
-            call(self._show_failure, getattr(exc, "message", str(exc)))
+            call(self._show_failure, exc.message)
         except Exception as exc:  # a library error we did not expect: show it, keep going
             call(self._show_failure, f"{type(exc).__name__}: {exc}")
         else:
