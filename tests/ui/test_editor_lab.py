@@ -510,7 +510,7 @@ def test_two_instances_editing_one_definition_each_keep_their_draft(
         lab: Lab, lab_config: Path, state_home: Path) -> None:
     # Was: one draft file per definition; A typed AAA, B typed BBB, both were killed,
     # and only BBB survived, silently.
-    from tests.ui.test_console_lab import UserTerminal
+    from tests.ui.pilot import UserTerminal
 
     def editor() -> UserTerminal:
         return UserTerminal(["--config", str(lab_config), "edit", "local/tiny"])
