@@ -7,17 +7,22 @@ Fixed data for snapshots, waiting and notifications, the lab's app, the demo hos
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import sys
 import time
 from collections.abc import Callable
 from typing import Any
 
+from textual.widgets import Input
+
 from tests.conftest import Lab
 from tests.ptyrun import PtyRun
-from tuivirt.config import Config, HostConfig, parse_config
+from tuivirt.config import Config, HostConfig, demo_host, parse_config
 from tuivirt.inventory import Diff, HostStatus
 from tuivirt.model import DefinitionRef, Guest, GuestState, HostState
 from tuivirt.ui.app import InventoryChanged, TuivirtApp
+from tuivirt.ui.screens.dialogs import DiffScreen, FormScreen
+from tuivirt.ui.widgets.xml_editor import EditorPane
 
 NOW = 1_790_000_000.0
 
@@ -172,6 +177,126 @@ async def ready(pilot: Any, name: str | None = None) -> None:
         await pilot.pause()
         assert app.main.table.current_guest.name == name
 
+
+
+# -- the demo host: libvirt's in-process test driver (tuivirt/demo/node.xml) -------------
+# Runs anywhere: no daemon, no root. Every connection to it holds its own state, read
+# afresh from the node file (which the driver never writes): start, shutdown, destroy,
+# suspend, define, undefine, networks all work; consoles and Docker do not exist.
+DEMO_SIZE = (140, 40)  # a fixed terminal: what fits on screen does not depend on the machine
+DEMO_GUESTS = 10  # per demo host, in node.xml: 6 running, 1 paused, 3 shut off
+SPARE = "spare"  # the second demo host, for marks across hosts, clones, read-only
+
+
+def demo_config(*, spare: bool = False, spare_read_only: bool = False) -> Config:
+    """The demo host, and with `spare` a second one (same node file, its own state)."""
+    hosts = [demo_host()]
+    if spare or spare_read_only:
+        hosts.append(dataclasses.replace(demo_host(), name=SPARE, read_only=spare_read_only))
+    return Config(hosts=tuple(hosts))
+
+
+def demo_app(**kwargs: Any) -> TuivirtApp:
+    return TuivirtApp(demo_config(**kwargs))
+
+
+def demo_conn(app: TuivirtApp, host: str = "demo") -> Any:
+    """The virConnect the app's session holds: the demo host as `virsh` would see it.
+
+    (A new connection would not do: each holds its own copy of the test driver's state.)
+    """
+    conn = app.fleet.session(host).libvirt_for_type("test").conn
+    assert conn is not None, f"{host} is not connected"
+    return conn
+
+
+def demo_state(app: TuivirtApp, name: str, host: str = "demo") -> int:
+    """The daemon's state of a domain: libvirt.VIR_DOMAIN_RUNNING, _PAUSED, _SHUTOFF..."""
+    state: int = demo_conn(app, host).lookupByName(name).state()[0]
+    return state
+
+
+async def demo_ready(pilot: Any, name: str | None = None, host: str = "demo") -> None:
+    """Every demo host's rows are in the table; with `name`, the cursor on that row."""
+    app: TuivirtApp = pilot.app
+    expected = DEMO_GUESTS * len(app.config.hosts)
+    assert await until(pilot, lambda: len(app.main.table.guests) >= expected, 10), \
+        f"{len(app.main.table.guests)} of {expected} demo rows arrived"
+    if name is not None:
+        await to_row(pilot, name, host)
+
+
+async def to_row(pilot: Any, name: str, host: str = "demo") -> Guest:
+    """Put the cursor on host/name (it must be visible) and return that row's guest."""
+    app: TuivirtApp = pilot.app
+    table = app.main.table
+    assert await until(pilot, lambda: any(g.name == name and g.host == host
+                                          for g in table.guests.values()), 10)
+    key = next(k for k, g in table.guests.items() if g.name == name and g.host == host)
+    table.move_to_key(key)
+    await pilot.pause()
+    guest = table.current_guest
+    assert guest is not None and (guest.host, guest.name) == (host, name)
+    return guest
+
+
+def shown_names(app: TuivirtApp) -> list[str]:
+    """The names of the visible rows, top to bottom (group headings left out)."""
+    table = app.main.table
+    return [table.guests[k].name for k in table.rows if k in table.guests]
+
+
+def row_state(app: TuivirtApp, name: str, host: str = "demo") -> GuestState | None:
+    """What the table shows for host/name (None: no such row)."""
+    for guest in app.main.table.guests.values():
+        if guest.name == name and guest.host == host:
+            return guest.state
+    return None
+
+
+# -- the XML editor, as a user drives it ------------------------------------------------
+async def open_editor(pilot: Any, name: str, host: str | None = None) -> EditorPane:
+    """x on host/name (the lab: any host; the demo: `host` or "demo"), once it is loaded."""
+    app: TuivirtApp = pilot.app
+    if host is None and "demo" not in {h.name for h in app.config.hosts}:
+        await ready(pilot, name)
+    else:
+        await demo_ready(pilot, name, host or "demo")
+    await pilot.press("x")
+    assert await until(pilot, lambda: app.main.editor is not None
+                       and app.main.editor.is_mounted
+                       and f"<name>{name}</name>" in app.main.editor.text)
+    pane = app.main.editor
+    assert pane is not None
+    await pilot.pause()
+    return pane
+
+
+async def replace_first(pilot: Any, old: str, new: str) -> None:
+    """As a user does it: ctrl+f, the text, enter (selects it), esc, type the new text."""
+    await pilot.press("ctrl+f")
+    await pilot.press(*old, "enter", "escape")
+    await pilot.press(*new)
+    await pilot.pause()
+
+
+async def form(pilot: Any) -> FormScreen:
+    """The FormScreen on top, once its fields exist."""
+    app: TuivirtApp = pilot.app
+    assert await until(pilot, lambda: isinstance(app.screen, FormScreen)
+                       and bool(app.screen.query(Input)))
+    screen = app.screen
+    assert isinstance(screen, FormScreen)
+    return screen
+
+
+async def apply_through_diff(pilot: Any) -> DiffScreen:
+    app: TuivirtApp = pilot.app
+    await pilot.press("ctrl+s")
+    assert await until(pilot, lambda: isinstance(app.screen, DiffScreen), timeout=10)
+    screen = app.screen
+    assert isinstance(screen, DiffScreen)
+    return screen
 
 # What the pilot cannot show: keys read by the driver's input thread and echoes written
 # straight to the terminal.

@@ -7,17 +7,24 @@ import subprocess
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from textual.widgets import Input, Select
 
 from tests.conftest import Lab, run_cli, tiny_xml
-from tests.ui.pilot import Notes, make_app, ready, until
+from tests.ui.pilot import (
+    Notes,
+    apply_through_diff,
+    form,
+    make_app,
+    open_editor,
+    ready,
+    replace_first,
+    until,
+)
 from tuivirt import backups, drafts
-from tuivirt.ui.app import TuivirtApp
 from tuivirt.ui.screens.confirm import ConfirmScreen
-from tuivirt.ui.screens.dialogs import ChoiceScreen, DiffScreen, FormScreen
+from tuivirt.ui.screens.dialogs import ChoiceScreen, DiffScreen
 from tuivirt.ui.screens.networks import NetworksScreen
 from tuivirt.ui.widgets.xml_editor import DRAFT_AFTER, EditorPane
 
@@ -26,46 +33,6 @@ pytestmark = pytest.mark.lab
 
 def inactive_xml(lab: Lab, host: str, name: str) -> str:
     return lab.virsh(host, "dumpxml", "--inactive", name)
-
-
-async def open_editor(pilot: Any, name: str) -> EditorPane:
-    app: TuivirtApp = pilot.app
-    await ready(pilot, name)
-    await pilot.press("x")
-    assert await until(pilot, lambda: app.main.editor is not None
-                       and app.main.editor.is_mounted
-                       and f"<name>{name}</name>" in app.main.editor.text)
-    pane = app.main.editor
-    assert pane is not None
-    await pilot.pause()
-    return pane
-
-
-async def replace_first(pilot: Any, old: str, new: str) -> None:
-    """As a user does it: ctrl+f, the text, enter (selects it), esc, type the new text."""
-    await pilot.press("ctrl+f")
-    await pilot.press(*old, "enter", "escape")
-    await pilot.press(*new)
-    await pilot.pause()
-
-
-async def form(pilot: Any) -> FormScreen:
-    """The FormScreen on top, once its fields exist."""
-    app: TuivirtApp = pilot.app
-    assert await until(pilot, lambda: isinstance(app.screen, FormScreen)
-                       and bool(app.screen.query(Input)))
-    screen = app.screen
-    assert isinstance(screen, FormScreen)
-    return screen
-
-
-async def apply_through_diff(pilot: Any) -> DiffScreen:
-    app: TuivirtApp = pilot.app
-    await pilot.press("ctrl+s")
-    assert await until(pilot, lambda: isinstance(app.screen, DiffScreen), timeout=10)
-    screen = app.screen
-    assert isinstance(screen, DiffScreen)
-    return screen
 
 
 @pytest.mark.parametrize("host", ["local", "hostb"])
