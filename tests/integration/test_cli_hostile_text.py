@@ -16,7 +16,7 @@ import pytest
 from wcwidth import wcswidth
 
 from tests.conftest import Lab, run_cli
-from tests.unit.test_text import forbidden
+from tests.helpers import forbidden
 
 HOSTILE_NAMES = ["evil\u202egnp.exe", "csi\u009b2J", "tab\there", "数据库服务器", "plain"]
 # OSC 52 (write the clipboard), OSC 2 (window title), as the container had it.

@@ -17,8 +17,7 @@ import pytest
 
 from tests.conftest import Lab
 from tests.faults import Faults
-from tests.ui.pilot import make_app, ready, until
-from tests.ui.test_console_lab import UserTerminal, _shows
+from tests.ui.pilot import UserTerminal, make_app, ready, shows, until
 from tuivirt.ui.widgets.host_panel import HostPanel
 
 pytestmark = pytest.mark.lab
@@ -85,7 +84,7 @@ async def test_f8_on_a_hung_daemon_closes_the_console_at_once(
 def _connected_console(argv: list[str]) -> UserTerminal:
     term = UserTerminal(argv)
     try:
-        assert term.wait(_shows("connected"), 60), "\n".join(term.lines())
+        assert term.wait(shows("connected"), 60), "\n".join(term.lines())
     except BaseException:
         term.close()
         raise
@@ -122,18 +121,18 @@ def test_q_with_a_console_on_a_hung_daemon_exits_at_once(
     name = running_vm(host)
     term = UserTerminal(["--config", str(lab_config)], cols=140, rows=45)
     try:
-        assert term.wait(_shows(name), 60), "\n".join(term.lines())
+        assert term.wait(shows(name), 60), "\n".join(term.lines())
         term.type(f"/{name}\r".encode())
-        assert term.wait(_shows(f"filter: {name}"), 10), "\n".join(term.lines())
+        assert term.wait(shows(f"filter: {name}"), 10), "\n".join(term.lines())
         with watchdog(faults, host) as hang:
             if when == "open":
                 term.type(b"c")
-                assert term.wait(_shows("connected"), 30), "\n".join(term.lines())
+                assert term.wait(shows("connected"), 30), "\n".join(term.lines())
                 hang()
             else:
                 hang()
                 term.type(b"c")
-                assert term.wait(_shows("connecting"), 10), "\n".join(term.lines())
+                assert term.wait(shows("connecting"), 10), "\n".join(term.lines())
             term.type(b"\x1d")  # back to the table, where q quits
             time.sleep(0.3)
             start = time.monotonic()

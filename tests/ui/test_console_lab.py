@@ -7,7 +7,6 @@ import os
 import pty
 import re
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -17,8 +16,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Lab, run_cli
-from tests.ptyrun import PtyRun
-from tests.ui.pilot import make_app, ready, until
+from tests.ui.pilot import UserTerminal, make_app, ready, shows, until
 from tuivirt.backends.libvirt import ensure_event_loop
 from tuivirt.config import parse_config
 from tuivirt.model import GuestState
@@ -383,57 +381,20 @@ async def test_read_only_host_refuses_a_console(lab: Lab, state_home: Path) -> N
 # -- on a real terminal --------------------------------------------------------------------
 # What the pilot cannot show: keys read by the driver's input thread (they go straight to
 # the guest while a console has focus) and echoes written straight to the terminal.
-class UserTerminal(PtyRun):
-    """tuivirt on a pseudo-terminal; what it draws, as the user's terminal shows it."""
-
-    def __init__(self, argv: list[str], cols: int = 120, rows: int = 40) -> None:
-        import pyte
-
-        self.screen = pyte.Screen(cols, rows)
-        self.stream = pyte.ByteStream(self.screen)
-        super().__init__([sys.executable, "-m", "tuivirt", *argv], cols=cols, rows=rows)
-
-    def received(self, data: bytes) -> None:
-        self.stream.feed(data)
-
-    def lines(self) -> list[str]:
-        with self.cond:
-            return [line.rstrip() for line in self.screen.display]
-
-    def wait(self, predicate: Callable[[list[str]], bool], timeout: float = 60) -> bool:
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            if predicate(self.lines()):
-                return True
-            time.sleep(0.05)
-        return predicate(self.lines())
-
-    def type(self, data: bytes) -> None:
-        self.send(data)
-
-    def shows_line(self, text: str, timeout: float = 30) -> bool:
-        """A line that is `text` alone (a command's output, not the command) shows."""
-        return self.wait(lambda lines: text in [line.strip() for line in lines], timeout)
-
-
-def _shows(text: str) -> Callable[[list[str]], bool]:
-    return lambda lines: any(text in line for line in lines)
-
-
 def test_incident_mode_on_a_real_terminal(lab_config: Path,
                                           running_vm: Callable[[str], str]) -> None:
     name = running_vm("local")
     term = UserTerminal(["--config", str(lab_config), "console", f"local/{name}"])
     try:
-        assert term.wait(_shows("connected"), 30), "\n".join(term.lines())
+        assert term.wait(shows("connected"), 30), "\n".join(term.lines())
         end = time.monotonic() + 120
-        while not term.wait(_shows(PROMPT), 3) and time.monotonic() < end:
+        while not term.wait(shows(PROMPT), 3) and time.monotonic() < end:
             term.type(b"\r")  # the guest may still be booting
         # One write, as a paste or a fast typist: every key reaches the guest, in order,
         # and the command and its output are drawn where the guest put them.
         term.type(b"echo pty-$((6 * 7))-ok\r")
         assert term.shows_line("pty-42-ok"), "\n".join(term.lines())
-        assert term.wait(_shows(f"{PROMPT} echo pty-$((6 * 7))-ok"), 5), \
+        assert term.wait(shows(f"{PROMPT} echo pty-$((6 * 7))-ok"), 5), \
             "\n".join(term.lines())
         term.type(b"\x1d")  # ctrl+]: leaves, as virsh console does
         assert term.proc.wait(15) == 0
@@ -445,10 +406,10 @@ def table_filtered_to(lab_config: Path, name: str) -> UserTerminal:
     """tuivirt's table on a real terminal, filtered down to `name`."""
     term = UserTerminal(["--config", str(lab_config)], cols=140, rows=45)
     try:
-        assert term.wait(_shows(name), 60), "\n".join(term.lines())
+        assert term.wait(shows(name), 60), "\n".join(term.lines())
         # `/`, the filter and enter in one write: the filter box has them all.
         term.type(f"/{name}\r".encode())
-        assert term.wait(_shows(f"filter: {name}"), 10), "\n".join(term.lines())
+        assert term.wait(shows(f"filter: {name}"), 10), "\n".join(term.lines())
     except BaseException:
         term.close()
         raise
@@ -460,7 +421,7 @@ def test_tuivirt_ends_when_its_terminal_hangs_up(lab_config: Path) -> None:
     # at 100 % of a core, for as long as nobody killed it (an hour, once, here).
     term = UserTerminal(["--config", str(lab_config)])
     try:
-        assert term.wait(_shows("guests"), 60), "\n".join(term.lines())
+        assert term.wait(shows("guests"), 60), "\n".join(term.lines())
         term.hang_up()
         assert term.proc.wait(15) == 1
     finally:
@@ -486,9 +447,9 @@ def test_keys_after_ctrl_bracket_go_to_the_table_not_the_guest(
     term = table_filtered_to(lab_config, name)
     try:
         term.type(b"c")
-        assert term.wait(_shows("connected"), 30), "\n".join(term.lines())
+        assert term.wait(shows("connected"), 30), "\n".join(term.lines())
         end = time.monotonic() + 120
-        while not term.wait(_shows(PROMPT), 3) and time.monotonic() < end:
+        while not term.wait(shows(PROMPT), 3) and time.monotonic() < end:
             term.type(b"\r")
         term.type(b"echo before-$((2 + 3))\r")
         assert term.shows_line("before-5")
@@ -498,7 +459,7 @@ def test_keys_after_ctrl_bracket_go_to_the_table_not_the_guest(
         assert term.shows_line("again-7"), "\n".join(term.lines())
         # ctrl+] and the keys after it in one read: the table has them, not the guest.
         term.type(b"\x1d/zz-not-a-guest")
-        assert term.wait(_shows("zz-not-a-guest"), 10), "\n".join(term.lines())
+        assert term.wait(shows("zz-not-a-guest"), 10), "\n".join(term.lines())
         time.sleep(1)
         guest_lines = [line for line in term.lines() if PROMPT in line]
         assert guest_lines, "\n".join(term.lines())

@@ -10,10 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.ui.conftest import feed, fixed_app
-from tests.ui.pilot import Notes, until
-from tests.ui.test_editor_keys import REF
-from tests.ui.test_snapshots import DOMAIN_XML
+from tests.ui.pilot import DOMAIN_XML, REF, Notes, feed, fixed_app, until
 from tuivirt import backups, drafts, xmltools
 from tuivirt.drafts import LEGACY, Draft
 from tuivirt.ui.screens.dialogs import ChoiceScreen

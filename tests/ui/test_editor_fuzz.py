@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from textual.app import App, ComposeResult
 
-from tests.ui.test_snapshots import DOMAIN_XML
+from tests.ui.pilot import DOMAIN_XML
 from tuivirt.backends.domxml import check_well_formed
 from tuivirt.model import DefinitionRef
 from tuivirt.ui.screens.dialogs import DiffScreen

@@ -5,15 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from tests.ui.conftest import feed, fixed_app
-from tests.ui.test_snapshots import DOMAIN_XML
-from tuivirt.model import DefinitionRef
+from tests.ui.pilot import DOMAIN_XML, REF, feed, fixed_app
 from tuivirt.ui.screens.confirm import ConfirmScreen
 from tuivirt.ui.screens.dialogs import ChoiceScreen
 from tuivirt.ui.widgets.xml_editor import EditorPane
-
-REF = DefinitionRef("local", "domain", "web-frontend", "qemu:///system",
-                    "00000000-0000-4000-8000-000000000000")
 
 
 async def test_letters_in_a_read_only_view_never_reach_the_table(state_home: Path) -> None:

@@ -1,198 +1,39 @@
-"""The XML editor, networks view, clones and imports, driven by keys against the lab."""
+"""The XML editor where only the lab shows it: a host lost mid-apply, a host that connects
+after the networks view opened, LXC import, Docker inspect, the CLI, two processes' drafts.
+The editor's own behaviour runs anywhere, on the demo host: test_editor_demo.py."""
 
 from __future__ import annotations
 
-import asyncio
 import subprocess
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from textual.widgets import Input, Select
+from textual.widgets import Input
 
-from tests.conftest import Lab, run_cli, tiny_xml
-from tests.ui.pilot import Notes, make_app, ready, until
+from tests.conftest import Lab, run_cli
+from tests.ui.pilot import (
+    Notes,
+    apply_through_diff,
+    form,
+    make_app,
+    open_editor,
+    ready,
+    replace_first,
+    until,
+)
 from tuivirt import backups, drafts
-from tuivirt.ui.app import TuivirtApp
 from tuivirt.ui.screens.confirm import ConfirmScreen
-from tuivirt.ui.screens.dialogs import ChoiceScreen, DiffScreen, FormScreen
+from tuivirt.ui.screens.dialogs import DiffScreen
 from tuivirt.ui.screens.networks import NetworksScreen
-from tuivirt.ui.widgets.xml_editor import DRAFT_AFTER, EditorPane
+from tuivirt.ui.widgets.xml_editor import DRAFT_AFTER
 
 pytestmark = pytest.mark.lab
 
 
 def inactive_xml(lab: Lab, host: str, name: str) -> str:
     return lab.virsh(host, "dumpxml", "--inactive", name)
-
-
-async def open_editor(pilot: Any, name: str) -> EditorPane:
-    app: TuivirtApp = pilot.app
-    await ready(pilot, name)
-    await pilot.press("x")
-    assert await until(pilot, lambda: app.main.editor is not None
-                       and app.main.editor.is_mounted
-                       and f"<name>{name}</name>" in app.main.editor.text)
-    pane = app.main.editor
-    assert pane is not None
-    await pilot.pause()
-    return pane
-
-
-async def replace_first(pilot: Any, old: str, new: str) -> None:
-    """As a user does it: ctrl+f, the text, enter (selects it), esc, type the new text."""
-    await pilot.press("ctrl+f")
-    await pilot.press(*old, "enter", "escape")
-    await pilot.press(*new)
-    await pilot.pause()
-
-
-async def form(pilot: Any) -> FormScreen:
-    """The FormScreen on top, once its fields exist."""
-    app: TuivirtApp = pilot.app
-    assert await until(pilot, lambda: isinstance(app.screen, FormScreen)
-                       and bool(app.screen.query(Input)))
-    screen = app.screen
-    assert isinstance(screen, FormScreen)
-    return screen
-
-
-async def apply_through_diff(pilot: Any) -> DiffScreen:
-    app: TuivirtApp = pilot.app
-    await pilot.press("ctrl+s")
-    assert await until(pilot, lambda: isinstance(app.screen, DiffScreen), timeout=10)
-    screen = app.screen
-    assert isinstance(screen, DiffScreen)
-    return screen
-
-
-@pytest.mark.parametrize("host", ["local", "hostb"])
-async def test_edit_memory_apply_backup_and_restore(
-        lab: Lab, state_home: Path, scratch_vm: Callable[[str], str], host: str) -> None:
-    name = scratch_vm(host)
-    app = make_app(lab)
-    async with app.run_test(size=(160, 45)) as pilot:
-        notes = Notes(app)
-        pane = await open_editor(pilot, name)
-        assert "131072" in pane.text
-        await replace_first(pilot, "131072", "262144")
-        diff = await apply_through_diff(pilot)
-        assert "-  <memory unit='KiB'>131072</memory>" in diff.diff
-        assert "+  <memory unit='KiB'>262144</memory>" in diff.diff
-        await pilot.press("y")
-        assert await until(pilot, lambda: notes.find(f"{host}/{name}: defined"))
-        assert "<memory unit='KiB'>262144</memory>" in inactive_xml(lab, host, name)
-        # The previous definition was kept, and no draft is left behind.
-        kept = backups.history(host, name)
-        assert len(kept) == 1 and "<memory unit='KiB'>131072</memory>" in \
-            kept[0].path.read_text()
-        assert drafts.load(host, "domain", name) is None
-
-        # Restore: the backup goes into the buffer, then the same diff/confirm path.
-        await pilot.press("ctrl+r")
-        assert await until(pilot, lambda: isinstance(app.screen, ChoiceScreen))
-        await pilot.press("enter")
-        assert await until(pilot, lambda: "131072</memory>" in pane.text)
-        diff = await apply_through_diff(pilot)
-        assert "+  <memory unit='KiB'>131072</memory>" in diff.diff
-        await pilot.press("y")
-        assert await until(pilot, lambda: "<memory unit='KiB'>131072</memory>"
-                           in inactive_xml(lab, host, name))
-        assert len(backups.history(host, name)) == 2
-
-
-async def test_bad_input_is_refused_and_the_buffer_kept(
-        lab: Lab, state_home: Path, scratch_vm: Callable[[str], str]) -> None:
-    name = scratch_vm("local")
-    before = inactive_xml(lab, "local", name)
-    app = make_app(lab)
-    async with app.run_test(size=(160, 45)) as pilot:
-        notes = Notes(app)
-        pane = await open_editor(pilot, name)
-        area = pane.area
-
-        # 1. Not well-formed: marked while typing, never sent.
-        area.move_cursor(area.document.end)
-        await pilot.press(*"<oops")
-        assert await until(pilot, lambda: pane.problem is not None)
-        assert area.problem_line is not None
-        assert "not well-formed" in str(pane.query_one("#ed-problem").render())
-        buffer = pane.text
-        await pilot.press("ctrl+s")
-        await pilot.pause()
-        assert not isinstance(app.screen, DiffScreen)
-        assert notes.find("not applied: the XML is not well-formed", "error")
-        assert pane.text == buffer
-        for _ in range(5):
-            await pilot.press("backspace")
-        assert await until(pilot, lambda: pane.problem is None)
-
-        # 2. Well-formed but libvirt's schema says no: its words, buffer untouched.
-        await replace_first(pilot, "<features>", "<bogus/><features>")
-        buffer = pane.text
-        await apply_through_diff(pilot)
-        await pilot.press("y")
-        assert await until(pilot, lambda: notes.find("not applied:", "error")
-                           and pane.failure is not None)
-        # libvirt's own words, verbatim, on the pane's problem line.
-        assert pane.failure is not None
-        assert "failed to validate against schema" in pane.failure
-        assert "extra content: bogus" in pane.failure
-        assert "extra content: bogus" in str(pane.query_one("#ed-problem").render())
-        assert pane.text == buffer
-        assert inactive_xml(lab, "local", name) == before
-
-        # 3. A changed name would define another guest: refused before any diff.
-        area.load_text(before)
-        await replace_first(pilot, f"<name>{name}", f"<name>{name}-renamed")
-        await pilot.press("ctrl+s")
-        await pilot.pause()
-        assert not isinstance(app.screen, DiffScreen)
-        assert notes.find("name changed", "error")
-
-        # 4. So would a removed uuid.
-        area.load_text(before.replace(f"<uuid>{lab.virsh('local', 'domuuid', name).strip()}"
-                                      "</uuid>", ""))
-        await pilot.press("ctrl+s")
-        await pilot.pause()
-        assert not isinstance(app.screen, DiffScreen)
-        assert notes.find("uuid", "error")
-        assert inactive_xml(lab, "local", name) == before
-
-
-async def test_concurrent_define_is_shown_not_overwritten(
-        lab: Lab, state_home: Path, scratch_vm: Callable[[str], str]) -> None:
-    name = scratch_vm("hostb")
-    app = make_app(lab)
-    async with app.run_test(size=(160, 45)) as pilot:
-        notes = Notes(app)
-        pane = await open_editor(pilot, name)
-        await replace_first(pilot, "131072", "262144")
-        buffer = pane.text
-        # Someone else changes the definition meanwhile.
-        await asyncio.to_thread(lab.virsh, "hostb", "setmaxmem", name, "196608", "--config")
-        await apply_through_diff(pilot)
-        await pilot.press("y")
-        assert await until(pilot, lambda: isinstance(app.screen, DiffScreen)
-                           and app.screen.confirm_label == "Apply anyway")
-        changed = app.screen
-        assert isinstance(changed, DiffScreen)
-        assert "196608" in changed.diff and "262144" in changed.diff
-        await pilot.press("escape")  # back: nothing written
-        await pilot.pause()
-        assert "196608" in inactive_xml(lab, "hostb", name)
-        assert pane.text == buffer
-        # Second thoughts: apply anyway; theirs is kept as the backup.
-        await apply_through_diff(pilot)
-        await pilot.press("y")
-        assert await until(pilot, lambda: isinstance(app.screen, DiffScreen)
-                           and app.screen.confirm_label == "Apply anyway")
-        await pilot.press("y")
-        assert await until(pilot, lambda: notes.find(f"hostb/{name}: defined"))
-        assert "<memory unit='KiB'>262144</memory>" in inactive_xml(lab, "hostb", name)
-        assert "196608" in backups.history("hostb", name)[-1].path.read_text()
 
 
 async def test_host_lost_while_applying_keeps_the_buffer(
@@ -223,27 +64,6 @@ async def test_host_lost_while_applying_keeps_the_buffer(
     assert "131072" in inactive_xml(lab, "hostb", name)
 
 
-async def test_draft_survives_and_is_offered_on_reopen(
-        lab: Lab, state_home: Path, scratch_vm: Callable[[str], str]) -> None:
-    name = scratch_vm("local")
-    app = make_app(lab)
-    async with app.run_test(size=(160, 45)) as pilot:
-        pane = await open_editor(pilot, name)
-        await replace_first(pilot, "131072", "196608")
-        buffer = pane.text
-        # On disk while the app still runs: a crash now would not lose it.
-        assert await until(pilot, lambda: (d := drafts.load("local", "domain", name))
-                           is not None and d.text == buffer, timeout=DRAFT_AFTER + 5)
-    app = make_app(lab)
-    async with app.run_test(size=(160, 45)) as pilot:
-        await ready(pilot, name)
-        await pilot.press("x")
-        assert await until(pilot, lambda: isinstance(app.screen, ChoiceScreen))
-        await pilot.press("enter")  # "Open the draft"
-        assert await until(pilot, lambda: app.main.editor is not None
-                           and app.main.editor.text == buffer)
-
-
 @pytest.fixture()
 def cleanup(lab: Lab) -> Iterator[list[tuple[str, str, str]]]:
     """(host, "domain"|"network"|"lxc", name) to remove after the test."""
@@ -258,45 +78,6 @@ def cleanup(lab: Lab) -> Iterator[list[tuple[str, str, str]]]:
         else:
             lab.virsh(host, "destroy", name, check=False)
             lab.virsh(host, "undefine", name, check=False)
-
-
-async def test_clone_to_the_other_host(lab: Lab, state_home: Path, tmp_path: Path,
-                                       cleanup: list[tuple[str, str, str]]) -> None:
-    name = f"tvtest-{uuid.uuid4().hex[:8]}"
-    xml = tiny_xml(lab, name).replace(
-        "<devices>", "<devices>\n    <interface type='user'><mac address='52:54:00:aa:bb:cc'/>"
-        "<model type='virtio'/></interface>\n    <disk type='file' device='disk'>"
-        "<driver name='qemu' type='raw'/><source file='/var/lib/tuivirt-lab/none.img'/>"
-        "<target dev='vda' bus='virtio'/></disk>")
-    (tmp_path / "src.xml").write_text(xml)
-    lab.virsh("local", "define", str(tmp_path / "src.xml"))
-    cleanup.append(("local", "domain", name))
-    clone = f"{name}-c"
-    cleanup.append(("hostb", "domain", clone))
-    app = make_app(lab)
-    async with app.run_test(size=(160, 45)) as pilot:
-        notes = Notes(app)
-        await ready(pilot, name)
-        await pilot.press("C")
-        form_screen = await form(pilot)
-        form_screen.query_one("#f-host", Select).value = "hostb"
-        form_screen.query_one("#f-name", Input).value = clone
-        form_screen.query_one("#f-name", Input).focus()
-        await pilot.press("enter")
-        assert await until(pilot, lambda: app.main.editor is not None
-                           and app.main.editor.new and app.main.editor.is_mounted)
-        pane = app.main.editor
-        assert pane is not None
-        assert "/var/lib/tuivirt-lab/none.img" in pane.note  # the disk is shown for review
-        assert "must exist on hostb" in pane.note
-        assert "<uuid>" not in pane.text and "52:54:00:aa:bb:cc" not in pane.text
-        await apply_through_diff(pilot)
-        await pilot.press("y")
-        assert await until(pilot, lambda: notes.find(f"hostb/{clone}: defined"))
-    defined = inactive_xml(lab, "hostb", clone)
-    assert lab.virsh("hostb", "domuuid", clone).strip() != \
-        lab.virsh("local", "domuuid", name).strip()
-    assert "<mac address=" in defined and "52:54:00:aa:bb:cc" not in defined
 
 
 async def test_networks_view_start_stop_edit_and_new_from_one(
@@ -456,61 +237,11 @@ def test_cli_import_lxc_print(lab: Lab, lab_config: Path, tmp_path: Path) -> Non
     assert missing.returncode == 1 and "/nonexistent" in missing.stderr
 
 
-async def test_tuivirt_edit_opens_the_editor_alone(
-        lab: Lab, state_home: Path, scratch_vm: Callable[[str], str]) -> None:
-    from tuivirt.config import parse_config
-    from tuivirt.model import DefinitionRef
-    from tuivirt.session import Fleet
-    from tuivirt.ui.edit_app import EditApp
-
-    name = scratch_vm("local")
-    config = parse_config(lab.config_text(), "lab.toml")
-    fleet = Fleet(config)
-    try:
-        assert not fleet.connect(["local"])
-        guest = next(g for g in fleet.inventory.guests("local") if g.name == name)
-        ref = DefinitionRef("local", "domain", name, guest.endpoint, guest.id)
-        app = EditApp(config, fleet, ref)
-        async with app.run_test(size=(120, 40)) as pilot:
-            assert await until(pilot, lambda: app.screen.query(EditorPane)
-                               and f"<name>{name}</name>" in
-                               app.screen.query_one(EditorPane).text)
-            await replace_first(pilot, "131072", "196608")
-            await apply_through_diff(pilot)
-            await pilot.press("y")
-            assert await until(pilot, lambda: "196608" in inactive_xml(lab, "local", name))
-            await pilot.press("ctrl+q")  # applied: closes without asking
-            assert await until(pilot, lambda: app.return_code is not None)
-    finally:
-        fleet.close()
-
-
-async def test_read_only_host_opens_the_editor_read_only(
-        lab: Lab, state_home: Path, scratch_vm: Callable[[str], str]) -> None:
-    name = scratch_vm("hostb")
-    before = inactive_xml(lab, "hostb", name)
-    app = make_app(lab, hostb_read_only=True)
-    async with app.run_test(size=(160, 45)) as pilot:
-        notes = Notes(app)
-        pane = await open_editor(pilot, name)
-        assert pane.read_only and pane.area.read_only
-        await pilot.press(*"junk")  # typing does nothing
-        assert pane.text == before
-        await pilot.press("ctrl+s")
-        assert notes.find("read-only: refusing to define", "error")
-        # Nor is it offered as a place to define a clone.
-        await pilot.press("escape", "C")
-        form_screen = await form(pilot)
-        hosts = form_screen.query_one("#f-host", Select)
-        assert [str(v) for _label, v in hosts._options] == ["local"]
-    assert inactive_xml(lab, "hostb", name) == before
-
-
 def test_two_instances_editing_one_definition_each_keep_their_draft(
         lab: Lab, lab_config: Path, state_home: Path) -> None:
     # Was: one draft file per definition; A typed AAA, B typed BBB, both were killed,
     # and only BBB survived, silently.
-    from tests.ui.test_console_lab import UserTerminal
+    from tests.ui.pilot import UserTerminal
 
     def editor() -> UserTerminal:
         return UserTerminal(["--config", str(lab_config), "edit", "local/tiny"])

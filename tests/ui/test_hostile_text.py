@@ -11,8 +11,8 @@ from typing import Any
 
 from textual.app import App, ComposeResult
 
-from tests.ui.conftest import NOW, feed, fixed_app, fixed_guests, fixed_hosts
-from tests.unit.test_text import forbidden
+from tests.helpers import forbidden
+from tests.ui.pilot import NOW, feed, fixed_app, fixed_guests, fixed_hosts
 from tuivirt.inventory import Diff, HostStatus
 from tuivirt.model import GuestState, HostState
 from tuivirt.ui.screens.confirm import ConfirmScreen

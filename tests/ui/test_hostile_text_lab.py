@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Lab
-from tests.ui.test_console_lab import UserTerminal
+from tests.ui.pilot import UserTerminal
 
 pytestmark = pytest.mark.lab
 

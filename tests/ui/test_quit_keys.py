@@ -9,7 +9,7 @@ from pathlib import Path
 
 from textual.widgets import Input
 
-from tests.ui.conftest import feed, fixed_app
+from tests.ui.pilot import feed, fixed_app
 
 
 async def test_q_on_the_table_quits(state_home: Path) -> None:
@@ -43,7 +43,7 @@ def test_q_quits_while_a_worker_waits_on_a_hung_host(state_home: Path) -> None:
     # asyncio.run joins: one waiting on a hung daemon held the exit for as long.
     script = """
 import threading
-from tests.ui.conftest import fixed_app
+from tests.ui.pilot import fixed_app
 
 async def user(pilot):
     pilot.app.run_worker(threading.Event().wait, thread=True)  # never answers

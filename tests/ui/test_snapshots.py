@@ -6,7 +6,7 @@ from typing import Any
 
 from textual.widgets import Input
 
-from tests.ui.conftest import feed, fixed_app
+from tests.ui.pilot import DOMAIN_XML, feed, fixed_app
 
 
 def test_main_screen_wide(snap_compare: Any) -> None:
@@ -80,29 +80,6 @@ def test_grouped_by_host(snap_compare: Any) -> None:
     assert snap_compare(fixed_app(), run_before=run_before, terminal_size=(120, 30))
 
 
-DOMAIN_XML = """<domain type='kvm'>
-  <name>web-frontend</name>
-  <uuid>00000000-0000-4000-8000-000000000000</uuid>
-  <memory unit='KiB'>2097152</memory>
-  <vcpu placement='static'>2</vcpu>
-  <os>
-    <type arch='x86_64' machine='pc-q35-7.2'>hvm</type>
-    <boot dev='hd'/>
-  </os>
-  <devices>
-    <disk type='file' device='disk'>
-      <source file='/var/lib/libvirt/images/web-frontend.qcow2'/>
-      <target dev='vda' bus='virtio'/>
-    </disk>
-    <interface type='network'>
-      <mac address='52:54:00:12:34:56'/>
-      <source network='default'/>
-    </interface>
-  </devices>
-</domain>
-"""
-
-
 def _editor(text: str) -> Any:
     from tuivirt.model import DefinitionRef
     from tuivirt.ui.widgets.xml_editor import EditorPane
@@ -149,7 +126,7 @@ def test_diff_before_apply(snap_compare: Any, state_home: Any) -> None:
 
 
 def test_networks_view(snap_compare: Any) -> None:
-    from tests.ui.conftest import fixed_config
+    from tests.ui.pilot import fixed_config
     from tuivirt.model import Network
     from tuivirt.ui.screens.networks import NetworksScreen
 

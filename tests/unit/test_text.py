@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.helpers import FORBIDDEN_RANGES, forbidden
 from tuivirt.text import UNSAFE_CATEGORIES, cell_width, in_place, inert, inert_lines, pad
 
 # What a hostile name, error or file may hold, by class (the list, spelled out).
@@ -21,14 +22,6 @@ ZERO_WIDTH = ["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff"]
 SURROGATES = ["\ud800", "\udc80", "\udfff"]  # surrogateescape'd bytes
 SEPARATORS = ["\u2028", "\u2029"]
 FORBIDDEN = frozenset(C0 + DEL + C1 + BIDI + ZERO_WIDTH + SURROGATES + SEPARATORS)
-FORBIDDEN_RANGES = [(0x00, 0x1F), (0x7F, 0x9F), (0x202A, 0x202E), (0x2066, 0x2069),
-                    (0x200B, 0x200F), (0x2060, 0x2060), (0xFEFF, 0xFEFF),
-                    (0x061C, 0x061C), (0xD800, 0xDFFF), (0x2028, 0x2029)]
-
-
-def forbidden(char: str) -> bool:
-    code = ord(char)
-    return any(low <= code <= high for low, high in FORBIDDEN_RANGES)
 
 
 @pytest.mark.parametrize("char", sorted(FORBIDDEN))

@@ -535,7 +535,9 @@ class LibvirtEndpoint:
     @_using
     def network_xml(self, name: str, *, inactive: bool = False) -> str:
         net = self._network(name)
-        flags = libvirt.VIR_NETWORK_XML_INACTIVE if inactive else 0
+        # The test driver (the demo host) keeps one definition per network and refuses
+        # the flag ("unsupported flags (0x1)"): x on a demo network showed only that.
+        flags = libvirt.VIR_NETWORK_XML_INACTIVE if inactive and self.driver != "TEST" else 0
         try:
             return str(net.XMLDesc(flags))
         except libvirt.libvirtError as exc:

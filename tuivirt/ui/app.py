@@ -160,7 +160,7 @@ class MainScreen(EditorHost):
         Binding("H", "group", "Group by host", show=False),
         Binding("h", "hosts", "Hosts"),
         Binding("question_mark", "help", "Help"),
-        Binding("colon", "command_palette", "Commands", show=False),
+        Binding("colon", "app.command_palette", "Commands", show=False),  # as app.quit
         # app.quit: a screen has no quit action of its own (a plain "quit" did nothing)
         Binding("q", "app.quit", "Quit"),
     ]
