@@ -3,8 +3,7 @@ the pause toggle per guest, the confirmation listing what will run. Fixed data: 
 
 from __future__ import annotations
 
-from tests.ui.conftest import feed, fixed_app
-from tests.ui.pilot import Notes, until
+from tests.ui.pilot import Notes, feed, fixed_app, until
 from tuivirt.ui.screens.confirm import ConfirmScreen
 
 

@@ -73,7 +73,7 @@ async def test_pause_toggles_and_autostart_shutdown_reboot_reach_the_driver(
         await pilot.press("p")  # paused: resume
         assert await until(pilot, lambda: row_state(app, "web-frontend") == GuestState.RUNNING)
         assert demo_state(app, "web-frontend") == RUNNING
-        assert notes.find("demo/web-frontend: paused")
+        assert notes.find("demo/web-frontend: suspended")
         assert notes.find("demo/web-frontend: resumed")
 
         dom = demo_conn(app).lookupByName("web-frontend")
