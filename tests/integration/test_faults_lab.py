@@ -189,3 +189,17 @@ def test_action_on_a_hung_daemon_times_out_and_its_late_outcome_is_known(
         lab.docker("local", "start", "tinybox", check=False)
     print(f"\nFIGURE start on a hung dockerd: timed out after {took:.2f} s "
           f"(timeout {TIMEOUT:g} s); landed after SIGCONT")
+
+
+def test_closing_a_session_over_a_hung_daemon_is_bounded(
+        lab: Lab, faults: Faults, state_home: Path) -> None:
+    """A CLI command's exit closed its connections, and closing asks the daemon: a hung
+    libvirtd held the process for ever."""
+    fleet = Fleet(parse_config(config_text(lab), "lab.toml"))
+    assert not fleet.connect(["local"])
+    faults.stop("local", "libvirtd")
+    started = time.monotonic()
+    fleet.close()
+    took = time.monotonic() - started
+    assert took < 2 * TIMEOUT + 2, took
+    print(f"\nFIGURE closing a session over a hung libvirtd: {took:.2f} s (timeout {TIMEOUT:g} s)")

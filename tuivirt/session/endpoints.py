@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import threading
 import time
@@ -9,6 +10,7 @@ import time
 from tuivirt.backends.docker import DockerEndpoint
 from tuivirt.backends.libvirt import LibvirtEndpoint
 from tuivirt.errors import (
+    EndpointHung,
     HostError,
 )
 from tuivirt.session.core import ENDPOINT_MAX_BACKOFF, SessionCore
@@ -25,6 +27,18 @@ def tunnel_uri(uri: str, socket_path: str) -> str | None:
     if not match:
         return None
     return f"{match['driver']}+unix:///{match['path']}?socket={socket_path}"
+
+
+def _close_bounded(endpoint: Endpoint) -> None:
+    """Close within the endpoint's deadline: closing a libvirt connection asks the daemon,
+    and a hung one would hold the caller (a CLI command's exit) for ever."""
+    deadline = endpoint.deadline
+    if deadline is None or deadline.hung:
+        # Hung: a call is inside, so close() only marks it; the last call out closes.
+        endpoint.close()
+        return
+    with contextlib.suppress(EndpointHung):
+        deadline.run("close", endpoint.close)
 
 
 class Endpoints(SessionCore):
@@ -147,12 +161,11 @@ class Endpoints(SessionCore):
     def _teardown(self, reason: str = "") -> None:
         """Close everything this session opened; consoles are told `reason`."""
         self.end_consoles(reason or f"host {self.name}: disconnected")
-        for endpoint in self.libvirt:
-            endpoint.close()
+        opened: list[Endpoint] = [*self.libvirt, *([self.docker] if self.docker else [])]
+        for endpoint in opened:
+            _close_bounded(endpoint)
         self.libvirt = []
-        if self.docker is not None:
-            self.docker.close()
-            self.docker = None
+        self.docker = None
         if self.tunnel is not None:
             self.tunnel.close()
             self.tunnel = None
