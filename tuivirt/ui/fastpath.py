@@ -36,7 +36,7 @@ The internals, what for (`INTERNALS` lists them for the check and the tests):
   (the screen's and the terminal's): no direct paint while a layout is pending (3).
 - `Widget._repaint_required`: cleared when the compositor paints the terminal now (3).
 - `Screen._dirty_widgets`, `Screen._on_timer_update`: the frame timer's work, now (3).
-- `Screen._compositor` and its `visible_widgets` ({widget: (region, clip)}, front last):
+- `Screen._compositor` and its `visible_widgets` ({widget: (region, clip)}, front first):
   where the terminal is, and whether anything is in front of it (3).
 - `Driver._app`: the app whose input route a key takes (1), and which a hang-up exits.
 - `LinuxDriver._file`, handed by `start_application_mode` to its `WriterThread` (kept
