@@ -244,3 +244,21 @@ async def test_a_missing_instance_internal_switches_the_echo_paint_off(
             screen._dirty_widgets = dirty
         assert fastpath.missing() == "Screen._dirty_widgets"
         assert not fastpath.enabled()
+
+
+# -- thread workers ------------------------------------------------------------------------------
+async def test_internal_Worker_threads_run_in_the_default_executor() -> None:
+    # ui/workers.py makes that executor start daemon threads, so that a worker stuck on a
+    # hung host never holds the exit.
+    from tuivirt.ui.workers import use_daemon_threads
+
+    class Idle(App[None]):
+        def on_load(self) -> None:
+            use_daemon_threads()
+
+    app = Idle()
+    async with app.run_test() as pilot:
+        worker = app.run_worker(lambda: threading.current_thread(), thread=True)
+        thread = await worker.wait()
+        await pilot.pause()
+        assert thread.name.startswith("tuivirt-worker-") and thread.daemon
