@@ -128,16 +128,9 @@ def enabled() -> bool:
 
 
 # -- 3. echo paint -------------------------------------------------------------------------
-class EchoPainted(Protocol):
-    """What `paint_now` needs of the terminal widget."""
-
-    def render_line(self, y: int) -> Any: ...
-    def commit(self) -> None: ...
-    def plain_background(self) -> Any | None: ...
-
-
 def paint_now(widget: Widget, rows: set[int] | None) -> bool:
     """Draw the terminal's changed `rows` (None: all) now; False: left to the usual frame.
+    (`widget`: a TerminalView: `render_line`, `commit`, `plain_background`.)
 
     The caller has asked for the usual repaint as well, so nothing depends on this
     beyond latency; any surprise from Textual leaves the frame to paint."""
