@@ -7,9 +7,6 @@ widget has focus go to the guest byte for byte; only ctrl+] is kept (back to the
 
 from __future__ import annotations
 
-import asyncio
-import select
-import threading
 import time
 from collections.abc import Callable
 from functools import partial
@@ -17,7 +14,6 @@ from itertools import groupby, repeat
 from operator import itemgetter
 from typing import Any
 
-from rich.control import Control
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
@@ -29,6 +25,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from tuivirt.text import inert, inert_lines
+from tuivirt.ui import fastpath
 
 DECCKM = 1 << 5  # pyte keeps private modes shifted left by 5: cursor keys mode
 
@@ -54,7 +51,6 @@ KEYS: dict[str, bytes] = {
 _APP_CURSOR = {"up": b"\x1bOA", "down": b"\x1bOB", "right": b"\x1bOC", "left": b"\x1bOD"}
 LEAVE_KEY = "ctrl+right_square_bracket"
 PAINT_EVERY = 0.008  # s: immediate paints (echoes) at most this often; bursts use frames
-DIRECT_ROWS = 4  # lines an immediate paint writes itself; more: the compositor's job
 
 
 def key_bytes(event: events.Key, app_cursor: bool = False) -> bytes | None:
@@ -143,7 +139,7 @@ class TerminalView(Widget, can_focus=True):
         self._rows: set[int] | None = set()  # changed since paint_now; None: all of them
         self._uncommitted: set[int] | None = set()  # changed since commit; None: all
         self._base: Style | None = None  # rich_style, until the styles change
-        self._plain: bool | None = None  # no gutter, tint or opacity: see _paint_rows
+        self._plain: bool | None = None  # no gutter, tint or opacity: see plain_background
         self._background: Any = None
         self._styles: dict[tuple[Any, ...], Style] = {}  # (base, attrs, cursor) -> style
 
@@ -180,93 +176,32 @@ class TerminalView(Widget, can_focus=True):
             self.refresh(*(Region(0, y, width, 1) for y in sorted(rows)))
 
     def paint_now(self) -> bool:
-        """Draw what `feed` changed at once, not a few event-loop hops later.
-
-        An echo otherwise goes widget -> Update message -> screen idle -> frame timer ->
-        timer event -> compositor (which renders every widget under the change again):
-        ~1.5 ms of a keystroke's round trip. When only a few lines changed and nothing
-        covers the terminal, those lines are rendered (through Textual's own line
-        rendering, styles and filters) and written where they are on the screen;
-        otherwise the compositor is asked to do now what its frame timer would. At most
-        once per `PAINT_EVERY`: bursts are painted by frames. The usual repaint still
-        follows, so nothing depends on this beyond latency; as it uses Textual
-        internals, any surprise leaves the usual path to paint.
-        """
+        """Draw what `feed` changed at once, not a few event-loop hops later
+        (`fastpath.paint_now`), at most once per `PAINT_EVERY`: bursts are painted by
+        frames. The usual repaint still follows, so nothing depends on this beyond
+        latency; with the fast path off, that repaint is all there is."""
         now = time.perf_counter()
         rows, self._rows = self._rows, set()
         if now - self._painted < PAINT_EVERY or rows == set():
             self._rows = rows  # still to paint, next time
             self.commit()
             return False
-        try:
-            painted = self._paint_immediately(rows)
-        except Exception:  # a Textual that changed: the regular frame paints instead
-            painted = False
-            self.refresh()
+        painted = fastpath.paint_now(self, rows)
         self.commit()  # after an immediate paint, the usual repaint: off the echo's path
         if painted:
             self._painted = now
         return painted
 
-    def _paint_immediately(self, rows: set[int] | None) -> bool:
-        screen = self.screen
-        app: Any = self.app
-        if (screen is not app.screen or app._batch_count or not self.display
-                or screen._layout_required or screen._scroll_required
-                or screen._recompose_required or self._layout_required):
-            return False
-        if rows is not None and len(rows) <= DIRECT_ROWS \
-                and self._paint_rows(sorted(rows), screen, app):
-            return True
-        self.commit()  # what the frame timer would do, now
-        self._repaint_required = False
-        screen._dirty_widgets.add(self)
-        screen._on_timer_update()
-        return True
-
-    def _paint_rows(self, rows: list[int], screen: Any, app: Any) -> bool:
-        """Write these lines straight to the terminal, if nothing is in front of them."""
-        driver = app._driver
-        if driver is None or driver.is_inline or driver.is_headless:
-            return False
-        visible = screen._compositor.visible_widgets
-        place = visible.get(self)
-        if place is None or not place[1].contains_region(place[0]):
-            return False  # not on screen, or partly clipped
-        region = place[0]
-        for widget, (_region, clip) in visible.items():
-            if widget is self:
-                break
-            if clip.overlaps(region):
-                return False  # a toast, a menu, a dialog in front of us
+    def plain_background(self) -> Any | None:
+        """The background to filter lines over when `render_line` is all there is to
+        them (no border, padding, tint or opacity for Textual to add); else None."""
         plain = self._plain
         if plain is None:
-            # Is render_line all there is to our lines (no border, padding, tint or
-            # opacity for Textual to add)? Then filters are the only thing left to do.
             styles = self.styles
             plain = self._plain = (not any(styles.gutter) and styles.tint.a == 0
                                    and styles.opacity == 1 and styles.text_opacity == 1)
             self._background = self.background_colors[1]
-        if not plain:
-            return False
-        filters = app.get_line_filters()
-        background = self._background
-        out: list[str] = []
-        move_to = Control.move_to
-        for y in rows:
-            if y >= region.height:
-                continue
-            strip = self.render_line(y)
-            for line_filter in filters:
-                strip = strip.apply_filter(line_filter, background)
-            out.append(move_to(region.x, region.y + y).segment.text)
-            out.append(strip.render(app.console))
-        if not out:
-            return True
-        cursor = screen.outer_size.clamp_offset(app.cursor_position)
-        out.append(move_to(*cursor).segment.text)
-        driver.write("".join(out))
-        return True
+        return self._background if plain else None
 
     def lines(self) -> list[str]:
         """Scrollback then screen, as text (search, save)."""
@@ -427,36 +362,28 @@ class TerminalView(Widget, can_focus=True):
         self.arm(event)
 
     # -- keys straight from the input thread ----------------------------------------------
-    # A key otherwise crosses the app's queue, the priority bindings and the widget's
-    # queue before it is sent: ~0.9 ms of a keystroke's round trip. While armed, the
-    # driver's input thread gives keys and pastes to `take_input`, which sends their
-    # bytes at once, in the order typed. Anything it does not send itself (ctrl+], the
-    # scrollback keys, the app's priority keys, a click) disarms it first and goes the
-    # usual way, so what follows can never overtake it; the UI thread re-arms once the
-    # newest input event posted the usual way has been handled here (`event`: the driver
-    # numbers them), so none is still queued behind it.
+    # While armed, the driver's input thread gives keys and pastes to `take_input`, which
+    # sends their bytes at once, in the order typed (`fastpath.InputRoute`). Anything it
+    # does not send itself (ctrl+], the scrollback keys, the app's priority keys, a
+    # click) disarms it first and goes the usual way.
     def arm(self, event: Any) -> None:
-        app: Any = self.app
-        if self.send_now is None or not self.has_focus or self.back \
-                or not hasattr(app, "key_sink"):
+        route = fastpath.input_route(self.app)
+        if self.send_now is None or not self.has_focus or self.back or route is None:
             self.disarm()
             return
         skipped = GuestKeysFirst.SKIPPED_ACTIONS
         self._pass_keys = frozenset(
-            key for key, active in app.active_bindings.items()
+            key for key, active in self.app.active_bindings.items()
             if active.binding.priority and active.binding.action not in skipped
         ) | {LEAVE_KEY, "shift+pageup", "shift+pagedown"}
-        with app.input_lock:
-            if getattr(event, "input_number", None) != app.inputs_posted:
-                return  # more input is queued behind this one: it arms, when handled
+        if route.arm(self, event):
             self._armed = True
-            app.key_sink = self
 
     def disarm(self) -> None:
         self._armed = False
-        app: Any = self.app
-        if getattr(app, "key_sink", None) is self:
-            app.key_sink = None
+        route = fastpath.input_route(self.app)
+        if route is not None:
+            route.disarm(self)
 
     def take_input(self, event: Any) -> bool:
         """(The input thread.) True if the event's bytes went to the guest."""
@@ -511,6 +438,11 @@ class TerminalView(Widget, can_focus=True):
         self.disarm()
 
 
+class OwnsQuitKey:
+    """A mixin marking a widget (the XML editor's pane) whose subtree handles ctrl+q
+    itself: `GuestKeysFirst` skips the app's quit while the focus is inside it."""
+
+
 class GuestKeysFirst:
     """An App mixin: the focused pane's keys before the app's priority bindings.
 
@@ -519,9 +451,6 @@ class GuestKeysFirst:
     which asks about unapplied changes, not the app's quit."""
 
     focused: Any
-    key_sink: TerminalView | None = None  # an armed terminal (see TerminalView.arm)
-    input_lock = threading.Lock()  # the driver's numbering vs arming (one app a process)
-    inputs_posted = 0  # the number of the newest key, paste or click posted the usual way
     #: Priority actions skipped while a terminal has focus: their keys go to the guest
     #: (straight from the input thread, see TerminalView.arm).
     SKIPPED_ACTIONS = frozenset({"quit", "command_palette", "filter", "console"})
@@ -550,7 +479,7 @@ class GuestKeysFirst:
         terminal.post_message(TerminalView.Leave())
 
     def get_driver_class(self) -> type[Any]:
-        return _console_driver(super().get_driver_class())  # type: ignore[misc]
+        return fastpath.console_driver(super().get_driver_class())  # type: ignore[misc]
 
     def _terminal_focused(self) -> bool:
         return isinstance(self.focused, TerminalView)
@@ -560,7 +489,7 @@ class GuestKeysFirst:
         buffer), not the app's quit."""
         node = self.focused
         while node is not None:
-            if type(node).__name__ == "EditorPane":
+            if isinstance(node, OwnsQuitKey):
                 return True
             node = node.parent
         return False
@@ -576,112 +505,15 @@ class GuestKeysFirst:
         super().action_command_palette()  # type: ignore[misc]
 
     @property
+    def input_route(self) -> fastpath.InputRoute:
+        """Where the driver's input thread hands keys (see TerminalView.arm)."""
+        route: fastpath.InputRoute | None = self.__dict__.get("_tuivirt_input_route")
+        if route is None:
+            route = self.__dict__["_tuivirt_input_route"] = fastpath.InputRoute()
+        return route
+
+    @property
     def escape_to_minimize(self) -> bool:
         if self._terminal_focused():
             return False
         return bool(super().escape_to_minimize)  # type: ignore[misc]
-
-
-_ORDERED = (events.Key, events.Paste, events.MouseEvent)  # what take_input orders
-DIRECT_WRITE = 2048  # bytes: frames this small skip the writer thread when it is idle
-
-
-class _CountingFile:
-    """The writer thread's file, counting its writes: the UI thread can then tell that
-    nothing is queued or half-written and write a small frame itself."""
-
-    def __init__(self, file: Any) -> None:
-        self.file = file
-        self.lock = threading.Lock()
-        self.written = 0  # incremented by the writer thread only
-
-    def write(self, text: str) -> None:
-        with self.lock:
-            self.file.write(text)
-        self.written += 1
-
-    def flush(self) -> None:
-        with self.lock:
-            self.file.flush()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.file, name)
-
-
-_DRIVERS: dict[type[Any], type[Any]] = {}
-
-
-def _console_driver(base: type[Any]) -> type[Any]:
-    """The platform's driver, with two shortcuts for a console's round trip.
-
-    - Input: keys and pastes go to an armed terminal (`TerminalView.take_input`) from
-      the input thread, before the app's queue (~0.9 ms a keystroke).
-    - Output: a small frame is written by the UI thread itself when the writer thread
-      has nothing queued or in hand, instead of handing it over (~0.45 ms: the writer
-      waited for the UI thread to let go of the GIL). A stalled terminal blocks the UI
-      thread either way: Textual's writer queue holds 30 frames.
-    """
-    driver = _DRIVERS.get(base)
-    if driver is None:
-        class ConsoleDriver(base):  # type: ignore[misc]
-            _out: _CountingFile | None = None
-            _queued = 0
-
-            def process_message(self, message: Any) -> None:
-                app = self._app
-                if not isinstance(message, _ORDERED) or isinstance(message, events.MouseMove):
-                    super().process_message(message)
-                    return
-                with app.input_lock:
-                    sink = app.key_sink
-                    if sink is not None and sink.take_input(message):
-                        return
-                    app.inputs_posted += 1
-                    numbered: Any = message  # a Textual event: it takes an attribute
-                    numbered.input_number = app.inputs_posted
-                super().process_message(message)
-
-            def start_application_mode(self) -> None:
-                file = getattr(self, "_file", None)  # LinuxDriver's output
-                if file is not None:
-                    self._out = _CountingFile(file)
-                    self._file = self._out
-                super().start_application_mode()
-                fileno = getattr(self, "fileno", None)
-                if isinstance(fileno, int):
-                    threading.Thread(target=self._watch_hangup,
-                                     args=(fileno, asyncio.get_running_loop()),
-                                     name="tty-hangup", daemon=True).start()
-
-            def _watch_hangup(self, fileno: int, loop: asyncio.AbstractEventLoop) -> None:
-                """The terminal gone without a SIGHUP (no controlling terminal, or
-                SIGHUP ignored): Textual's input thread would read EOF in a loop at
-                100 % of a core, forever. Quit instead. Blocks in poll: no wake-ups."""
-                poller = select.poll()
-                poller.register(fileno, 0)  # only POLLHUP, POLLERR, POLLNVAL
-                try:
-                    poller.poll()
-                except OSError:
-                    return
-                if not self.exit_event.is_set():
-                    loop.call_soon_threadsafe(partial(self._app.exit, return_code=1,
-                                                      message="tuivirt: terminal hung up"))
-
-            def write(self, data: str) -> None:
-                out = self._out
-                if (out is not None and len(data) <= DIRECT_WRITE
-                        and out.written == self._queued
-                        and out.lock.acquire(blocking=False)):
-                    try:
-                        out.file.write(data)
-                        out.file.flush()
-                        return
-                    except OSError:
-                        pass  # the writer thread meets it too, and Textual handles it
-                    finally:
-                        out.lock.release()
-                self._queued += 1
-                super().write(data)
-
-        driver = _DRIVERS[base] = ConsoleDriver
-    return driver

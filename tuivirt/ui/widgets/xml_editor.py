@@ -38,6 +38,7 @@ from tuivirt.errors import DefinitionChanged, TuivirtError, read_only_refusal
 from tuivirt.model import Applied, DefinitionRef
 from tuivirt.text import in_place, inert, inert_lines
 from tuivirt.ui.screens.dialogs import ChoiceScreen, DiffScreen
+from tuivirt.ui.widgets.terminal import OwnsQuitKey
 
 if TYPE_CHECKING:
     from tuivirt.session import Fleet
@@ -119,7 +120,7 @@ class XMLArea(TextArea):
         await super()._on_key(event)
 
 
-class EditorPane(Vertical):
+class EditorPane(Vertical, OwnsQuitKey):
     """Edits one definition (or shows a read-only document, e.g. docker inspect JSON)."""
 
     BINDINGS = [
