@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.ui.conftest import feed, fixed_app
+from tests.ui.pilot import feed, fixed_app
 from tuivirt.model import DefinitionRef
 from tuivirt.ui.screens.dialogs import ChoiceScreen
 from tuivirt.ui.widgets.terminal import OwnsQuitKey
