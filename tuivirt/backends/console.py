@@ -199,8 +199,26 @@ class KeyWriter:
                     self._writable = False
 
 
+class KeyedTransport(Transport):
+    """A transport whose keys go through a KeyWriter (`_keys`): send never blocks."""
+
+    host: str
+    name: str
+    _keys: KeyWriter
+    _closed: bool
+
+    def send(self, data: bytes) -> None:
+        """Queue keys for the guest; never waits for its daemon."""
+        if self._closed:
+            raise GuestError(self.host, self.name, "the console is closed")
+        if not self._keys.put(data):
+            raise GuestError(self.host, self.name, f"the console has not taken the last "
+                             f"{self._keys.waiting} bytes typed: its host may not be "
+                             "answering; these keys were not sent")
+
+
 # -- libvirt --------------------------------------------------------------------------------
-class LibvirtConsole(Transport):
+class LibvirtConsole(KeyedTransport):
     """A console stream read on the libvirt event-loop thread (never blocks it)."""
 
     def __init__(self, host: str, name: str, stream: Any, buffer: ConsoleBuffer,
@@ -299,15 +317,6 @@ class LibvirtConsole(Transport):
             return 0
         return int(sent)
 
-    def send(self, data: bytes) -> None:
-        """Queue keys for the guest; never waits for the daemon."""
-        if self._closed:
-            raise GuestError(self.host, self.name, "the console is closed")
-        if not self._keys.put(data):
-            raise GuestError(self.host, self.name, f"the console has not taken the last "
-                             f"{self._keys.waiting} bytes typed: its host may not be "
-                             "answering; these keys were not sent")
-
     def _finish(self, reason: str) -> None:
         """Returns at once, on any thread: the stream is aborted in the background."""
         with self._lock:
@@ -336,7 +345,7 @@ class LibvirtConsole(Transport):
 
 
 # -- Docker -----------------------------------------------------------------------------------
-class DockerConsole(Transport):
+class DockerConsole(KeyedTransport):
     """The container's TTY (attach), or a shell exec'd in a new TTY when it has none."""
 
     def __init__(self, host: str, name: str, api: Any, container_id: str,
@@ -402,14 +411,6 @@ class DockerConsole(Transport):
             self.close()
             self.buffer.close(reason)
 
-    def send(self, data: bytes) -> None:
-        """Queue keys for the container; never waits for its daemon."""
-        if self._closed:
-            raise GuestError(self.host, self.name, "the console is closed")
-        if not self._keys.put(data):
-            raise GuestError(self.host, self.name, f"the console has not taken the last "
-                             f"{self._keys.waiting} bytes typed: its host may not be "
-                             "answering; these keys were not sent")
 
     def resize(self, cols: int, rows: int) -> None:
         with contextlib.suppress(Exception):
