@@ -19,7 +19,7 @@ from tuivirt.cli.common import (
 )
 from tuivirt.cli.output import print_json, print_table, say, warn
 from tuivirt.config import Config
-from tuivirt.errors import GuestError, HostError
+from tuivirt.errors import HostError
 from tuivirt.model import DOCKER, DefinitionRef
 from tuivirt.text import inert
 
@@ -227,7 +227,6 @@ def cmd_history(args: argparse.Namespace, config: Config) -> int:
 
 def cmd_restore(args: argparse.Namespace, config: Config) -> int:
     from tuivirt import backups, xmltools
-    from tuivirt.errors import DefinitionChanged
 
     ref = _offline_ref(args.address, config)
     if args.backup.isdigit():
@@ -246,21 +245,7 @@ def cmd_restore(args: argparse.Namespace, config: Config) -> int:
         if errors:
             raise HostError(ref.host, errors[ref.host])
         session = fleet.session(ref.host)
-        current = ""
-        if ref.kind == "network":
-            ref_now = ref
-            try:
-                current = session.definition(ref)
-            except GuestError as exc:
-                if not exc.missing:
-                    raise
-        else:
-            guest = next((g for g in fleet.inventory.guests(ref.host)
-                          if g.name == ref.name and g.kind != DOCKER), None)
-            ref_now = ref if guest is None else DefinitionRef(
-                ref.host, "domain", guest.name, guest.endpoint, guest.id)
-            if guest is not None:
-                current = session.definition(ref_now)
+        ref_now, current = session.restore_target(ref)
         diff = xmltools.unified_diff(current, text, f"defined on {ref.host} now"
                                      if current else "(not defined)", path)
         if not diff:
@@ -271,11 +256,7 @@ def cmd_restore(args: argparse.Namespace, config: Config) -> int:
         if not confirm("restore", [f"{ref.address} from {path}"], args.yes):
             print("cancelled: nothing was changed")
             return EXIT_FAILED
-        try:
-            applied = session.apply_definition(ref_now, current, text, new=not current)
-        except DefinitionChanged:
-            raise GuestError(ref.host, ref.name, "the definition changed while you were "
-                             "deciding: nothing was written; run restore again") from None
+        applied = session.restore(ref_now, current, text)
     finally:
         fleet.close()
     say(f"{applied.ref.address}: restored from {path}")

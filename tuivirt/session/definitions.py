@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from typing import Any
 
 from tuivirt.errors import (
@@ -10,7 +11,7 @@ from tuivirt.errors import (
     GuestError,
     HostError,
 )
-from tuivirt.model import Applied, DefinitionRef, Guest, Network
+from tuivirt.model import DOCKER, Applied, DefinitionRef, Guest, Network
 from tuivirt.session.core import SessionCore
 
 
@@ -77,12 +78,22 @@ class Definitions(SessionCore):
                 raise DefinitionChanged(self.name, ref.name, current)
             if current:
                 backup = str(backups.save(self.name, ref.name, current, ref.kind))
+        try:
+            if ref.kind == "network":
+                defined = endpoint.define_network(text)
+            else:
+                guest = endpoint.define(text)
+        except GuestError:
+            # Refused: nothing was written, so the backup would only repeat what the host
+            # still has (a timeout keeps it: the define may still land).
+            if backup is not None:
+                with contextlib.suppress(OSError):
+                    os.unlink(backup)
+            raise
         if ref.kind == "network":
-            defined = endpoint.define_network(text)
             fresh = DefinitionRef(self.name, "network", defined, endpoint.endpoint)
             return Applied(ref=fresh, xml=endpoint.network_xml(defined, inactive=True),
                            backup=backup)
-        guest = endpoint.define(text)
         self.inventory.upsert(guest)
         fresh = DefinitionRef(self.name, "domain", guest.name, guest.endpoint, guest.id)
         return Applied(ref=fresh, xml=endpoint.xml_by_uuid(guest.id, guest.name,
@@ -136,3 +147,29 @@ class Definitions(SessionCore):
         what = {"stop": "stop", "start": "start", "undefine": "undefine"}.get(action, action)
         self._check_writable(f"{what} network {net.name}", net.name)
         self._libvirt_named(net.endpoint).network_action(net.name, action, enable)
+
+    def restore_target(self, ref: DefinitionRef) -> tuple[DefinitionRef, str]:
+        """What restoring a backup of `ref` would replace: the definition's reference as
+        it is now (a domain's uuid and endpoint may have changed since the backup, or it
+        may be gone) and its current text ("" when it is not defined)."""
+        if ref.kind == "network":
+            try:
+                return ref, self.definition(ref)
+            except GuestError as exc:
+                if not exc.missing:
+                    raise
+                return ref, ""
+        guest = next((g for g in self.inventory.guests(self.name)
+                      if g.name == ref.name and g.kind != DOCKER), None)
+        if guest is None:
+            return ref, ""
+        now = DefinitionRef(self.name, "domain", guest.name, guest.endpoint, guest.id)
+        return now, self.definition(now)
+
+    def restore(self, ref: DefinitionRef, current: str, text: str) -> Applied:
+        """Define a backup again over `current` (from restore_target), as an edit is."""
+        try:
+            return self.apply_definition(ref, current, text, new=not current)
+        except DefinitionChanged:
+            raise GuestError(self.name, ref.name, "the definition changed while you were "
+                             "deciding: nothing was written; run restore again") from None
