@@ -187,3 +187,14 @@ def faults(lab: Lab) -> Iterator[Faults]:
     """Kill, hang and restart the lab's daemons; alone on the machine, put back after."""
     with exclusive_faults(lab.dir, lab.holder) as the_faults:
         yield the_faults
+
+
+@pytest.fixture()
+def running_vm(lab: Lab, scratch_vm: Callable[[str], str]) -> Callable[[str], str]:
+    """A fresh tiny QEMU guest, started (its console opens at once; no need to boot)."""
+    def make(host: str) -> str:
+        name = scratch_vm(host)
+        lab.virsh(host, "start", name)
+        return name
+
+    return make

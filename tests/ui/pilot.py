@@ -22,6 +22,7 @@ from tuivirt.inventory import Diff, HostStatus
 from tuivirt.model import DefinitionRef, Guest, GuestState, HostState
 from tuivirt.ui.app import InventoryChanged, TuivirtApp
 from tuivirt.ui.screens.dialogs import DiffScreen, FormScreen
+from tuivirt.ui.widgets.console import ConsolePane
 from tuivirt.ui.widgets.xml_editor import EditorPane
 
 NOW = 1_790_000_000.0
@@ -335,3 +336,13 @@ class UserTerminal(PtyRun):
 
 def shows(text: str) -> Callable[[list[str]], bool]:
     return lambda lines: any(text in line for line in lines)
+
+
+async def open_first_console(pilot: Any, name: str) -> ConsolePane:
+    """`c` on a guest with no console open yet; its pane once connected."""
+    app: TuivirtApp = pilot.app
+    await ready(pilot, name)
+    await pilot.press("c")
+    assert await until(pilot, lambda: any(p.state == "connected"
+                                          for p in app.main.consoles()), timeout=30)
+    return app.main.consoles()[0]

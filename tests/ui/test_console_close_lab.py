@@ -17,7 +17,7 @@ import pytest
 
 from tests.conftest import Lab
 from tests.faults import Faults
-from tests.ui.pilot import UserTerminal, make_app, ready, shows, until
+from tests.ui.pilot import UserTerminal, make_app, open_first_console, shows, until
 from tuivirt.ui.widgets.host_panel import HostPanel
 
 pytestmark = pytest.mark.lab
@@ -25,17 +25,6 @@ pytestmark = pytest.mark.lab
 WATCHDOG = 8.0  # s: then the daemon is continued, and the old code's wait ends
 KEY_ANSWERED = 0.5  # s: from f8 on a hung host to the next key's effect
 EXITED = 3.0  # s: from the last key to the end of the process
-
-
-@pytest.fixture()
-def running_vm(lab: Lab, scratch_vm: Callable[[str], str]) -> Callable[[str], str]:
-    """A fresh tiny QEMU guest, started (its console opens at once; no need to boot)."""
-    def make(host: str) -> str:
-        name = scratch_vm(host)
-        lab.virsh(host, "start", name)
-        return name
-
-    return make
 
 
 @contextmanager
@@ -62,10 +51,7 @@ async def test_f8_on_a_hung_daemon_closes_the_console_at_once(
     app = make_app(lab)
     with watchdog(faults, host) as hang:
         async with app.run_test(size=(140, 45)) as pilot:
-            await ready(pilot, name)
-            await pilot.press("c")
-            assert await until(pilot, lambda: any(p.state == "connected"
-                                                  for p in app.main.consoles()), timeout=30)
+            await open_first_console(pilot, name)
             await pilot.press("ctrl+right_square_bracket")  # the table's keys: f8 closes
             panel = app.main.query_one(HostPanel)
             shown = panel.display
@@ -156,11 +142,7 @@ async def test_typing_into_a_console_on_a_hung_daemon_never_freezes_the_ui(
     app = make_app(lab)
     with watchdog(faults, host) as hang:
         async with app.run_test(size=(140, 45)) as pilot:
-            await ready(pilot, name)
-            await pilot.press("c")
-            assert await until(pilot, lambda: any(p.state == "connected"
-                                                  for p in app.main.consoles()), timeout=30)
-            pane = app.main.consoles()[0]
+            pane = await open_first_console(pilot, name)
 
             def shown() -> str:
                 return "\n".join(pane.terminal.lines())

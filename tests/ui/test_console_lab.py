@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Lab, run_cli
-from tests.ui.pilot import UserTerminal, make_app, ready, shows, until
+from tests.ui.pilot import UserTerminal, make_app, open_first_console, ready, shows, until
 from tuivirt.backends.libvirt import ensure_event_loop
 from tuivirt.config import parse_config
 from tuivirt.model import GuestState
@@ -57,26 +57,6 @@ async def open_console(pilot: Any, name: str, timeout: float = 90) -> ConsolePan
     assert await until(pilot, lambda: PROMPT in screen_text(pane), timeout=timeout), \
         screen_text(pane)[-500:]
     return pane
-
-
-async def open_first_console(pilot: Any, name: str) -> ConsolePane:
-    """`c` on a container with no console open yet; its pane once connected."""
-    app: TuivirtApp = pilot.app
-    await ready(pilot, name)
-    await pilot.press("c")
-    assert await until(pilot, lambda: any(p.state == "connected"
-                                          for p in app.main.consoles()), timeout=30)
-    return app.main.consoles()[0]
-
-
-@pytest.fixture()
-def running_vm(lab: Lab, scratch_vm: Callable[[str], str]) -> Callable[[str], str]:
-    def make(host: str) -> str:
-        name = scratch_vm(host)
-        lab.virsh(host, "start", name)
-        return name
-
-    return make
 
 
 @pytest.mark.parametrize("host", ["local", "hostb"])

@@ -97,10 +97,9 @@ async def test_action_on_a_hung_dockerd_times_out_then_its_outcome_is_shown(
 
 async def test_incident_console_says_its_libvirtd_died_and_reconnects_when_back(
         lab: Lab, faults: Faults, state_home: Path,
-        scratch_vm: Callable[[str], str]) -> None:
+        running_vm: Callable[[str], str]) -> None:
     """Issue 11.15: the header said "connected" over a dead libvirtd, F5 did not help."""
-    name = scratch_vm("hostb")
-    lab.virsh("hostb", "start", name)
+    name = running_vm("hostb")
     ensure_event_loop()  # as `tuivirt console` does: the stream is read on it
     config = parse_config(f"timeout = {TIMEOUT}\n" + lab.config_text(), "lab.toml")
     fleet = Fleet(config)  # incident mode: one console, no live fleet behind it

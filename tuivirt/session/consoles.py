@@ -37,19 +37,20 @@ class Consoles(SessionCore):
                              guest.name)
         if guest.kind == DOCKER:
             if self.docker is None or self.docker.api is None:
-                raise HostError(self.name, "Docker is not connected")
+                raise self._not_connected(self.host.docker or "docker")
             return self._own(DockerConsole(self.name, guest.name, self.docker.api, guest.id,
                                            buffer, cols, rows), self.docker.endpoint)
         endpoint = next((e for e in self.libvirt if e.endpoint == guest.endpoint), None)
         if via == "ssh" or (endpoint is None and via == "auto"):
             if self.tunnel is None or not self.tunnel.connected:
-                raise HostError(self.name, "no SSH connection for a console fallback"
-                                if via == "ssh" else f"{guest.endpoint} is not connected")
+                if via == "ssh":
+                    raise HostError(self.name, "no SSH connection for a console fallback")
+                raise self._not_connected(guest.endpoint)
             return self._own(SSHConsole(self.name, guest.name, self.tunnel, guest.endpoint or
                                         "qemu:///system", buffer, cols, rows, force=force),
                              "ssh")
         if endpoint is None:
-            raise HostError(self.name, f"{guest.endpoint} is not connected")
+            raise self._not_connected(guest.endpoint)
         stream = endpoint.open_console(guest, force=force)
         how = "libvirt console stream"
         if endpoint.uri != endpoint.endpoint:

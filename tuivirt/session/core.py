@@ -149,7 +149,7 @@ class SessionCore:
         for candidate in self.libvirt:
             if candidate.endpoint == endpoint or not endpoint:
                 return candidate
-        raise HostError(self.name, f"{endpoint or 'libvirt'} is not connected")
+        raise self._not_connected(endpoint or "libvirt")
 
     @property
     def _local(self) -> bool:
