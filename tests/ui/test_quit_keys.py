@@ -63,3 +63,21 @@ print("returned")
     elapsed = time.monotonic() - start
     assert done.returncode == 0 and "returned" in done.stdout, done.stderr[-2000:]
     assert elapsed < 10, f"the process took {elapsed:.1f} s"
+
+
+async def test_fleet_news_arriving_after_quit_is_dropped(state_home: Path) -> None:
+    # Session threads post to the app until the fleet is closed; the last of those
+    # messages can be handled after the screens are gone (seen in CI: an IndexError on
+    # the way out of a lab test, which failed the run).
+    from tuivirt.inventory import Diff
+    from tuivirt.ui.app import ActionDone, InventoryChanged
+
+    app = fixed_app()
+    async with app.run_test(size=(140, 40)) as pilot:
+        await feed(pilot)
+        guest = next(iter(app.main.table.guests.values()))
+        await pilot.press("q")
+        await pilot.pause()
+    assert not app.screen_stack
+    app.on_inventory_changed(InventoryChanged(Diff(removed=(guest.key,))))
+    app.on_action_done(ActionDone(guest.key, "demo/x", "start", "started", None))

@@ -636,6 +636,14 @@ class TuivirtApp(GuestKeysFirst, App[int]):
         assert isinstance(screen, MainScreen)
         return screen
 
+    @property
+    def live_main(self) -> MainScreen | None:
+        """The main screen, or None once the app is quitting: its screens go before the
+        last messages posted from session and worker threads are handled."""
+        if not self.screen_stack or not isinstance(self.screen_stack[0], MainScreen):
+            return None
+        return self.screen_stack[0]
+
     def on_mount(self) -> None:
         for note in self.config.notes:
             self.notify(note, title="demo host", timeout=8)
@@ -664,7 +672,8 @@ class TuivirtApp(GuestKeysFirst, App[int]):
 
     def _tick(self) -> None:
         # Uptimes move; nothing else needs a timer (events carry the rest).
-        self.main.table.refresh()
+        if (main := self.live_main) is not None:
+            main.table.refresh()
 
     def on_unmount(self) -> None:
         if self._unsubscribe is not None:
@@ -673,13 +682,18 @@ class TuivirtApp(GuestKeysFirst, App[int]):
         threading.Thread(target=self.fleet.close, daemon=True).start()
 
     def on_inventory_changed(self, message: InventoryChanged) -> None:
-        if self.main.early is not None:
-            self.main.early.append(message.diff)
+        main = self.live_main
+        if main is None:
+            return  # quitting: nothing left to show it on
+        if main.early is not None:
+            main.early.append(message.diff)
         else:
             self.apply_diff(message.diff)
 
     def apply_diff(self, diff: Diff) -> None:
-        main = self.main
+        main = self.live_main
+        if main is None:
+            return
         try:
             table, panel = main.table, main.query_one(HostPanel)
         except NoMatches:
@@ -769,7 +783,8 @@ class TuivirtApp(GuestKeysFirst, App[int]):
                                          outcome or label, error, late=True))
 
     def on_action_done(self, message: ActionDone) -> None:
-        self.main.table.set_busy([message.key], None)
+        if (main := self.live_main) is not None:
+            main.table.set_busy([message.key], None)
         if message.error is None:
             self.notify(f"{message.address}: {message.label}", timeout=10 if message.late
                         else 4)
