@@ -21,9 +21,9 @@ from tuivirt.config import Config, HostConfig, demo_host, parse_config
 from tuivirt.inventory import Diff, HostStatus
 from tuivirt.model import DefinitionRef, Guest, GuestState, HostState
 from tuivirt.ui.app import InventoryChanged, TuivirtApp
-from tuivirt.ui.screens.dialogs import DiffScreen, FormScreen
-from tuivirt.ui.widgets.console import ConsolePane
-from tuivirt.ui.widgets.xml_editor import EditorPane
+from tuivirt.ui.common.dialogs import DiffScreen, FormScreen
+from tuivirt.ui.console.pane import ConsolePane
+from tuivirt.ui.editor.xml_editor import EditorPane
 
 NOW = 1_790_000_000.0
 

@@ -4,7 +4,7 @@ the pause toggle per guest, the confirmation listing what will run. Fixed data: 
 from __future__ import annotations
 
 from tests.ui.pilot import Notes, feed, fixed_app, until
-from tuivirt.ui.screens.confirm import ConfirmScreen
+from tuivirt.ui.common.confirm import ConfirmScreen
 
 
 async def test_pause_on_marked_guests_refuses_read_only_and_toggles_per_guest() -> None:

@@ -18,7 +18,7 @@ import pytest
 from tests.conftest import Lab
 from tests.faults import Faults
 from tests.ui.pilot import UserTerminal, make_app, open_first_console, shows, until
-from tuivirt.ui.widgets.host_panel import HostPanel
+from tuivirt.ui.table.host_panel import HostPanel
 
 pytestmark = pytest.mark.lab
 

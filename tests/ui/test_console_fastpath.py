@@ -16,9 +16,9 @@ from textual.binding import Binding
 from tests.ptyrun import PtyRun
 from tuivirt.backends.console import ConsoleBuffer, Transport
 from tuivirt.model import Guest, GuestState
-from tuivirt.ui import fastpath
-from tuivirt.ui.widgets.console import ConsolePane
-from tuivirt.ui.widgets.terminal import LEAVE_KEY, GuestKeysFirst, TerminalView
+from tuivirt.ui.console import fastpath
+from tuivirt.ui.console.pane import ConsolePane
+from tuivirt.ui.console.terminal import LEAVE_KEY, GuestKeysFirst, TerminalView
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -28,8 +28,8 @@ import sys, threading
 from textual.app import App
 from textual.binding import Binding
 from tuivirt.model import Guest, GuestState
-from tuivirt.ui.widgets.console import ConsolePane
-from tuivirt.ui.widgets.terminal import LEAVE_KEY, GuestKeysFirst
+from tuivirt.ui.console.pane import ConsolePane
+from tuivirt.ui.console.terminal import LEAVE_KEY, GuestKeysFirst
 
 on_ui_thread = []
 

@@ -22,9 +22,9 @@ from tuivirt.config import parse_config
 from tuivirt.model import GuestState
 from tuivirt.session import Fleet
 from tuivirt.ui.app import TuivirtApp
-from tuivirt.ui.console_app import ConsoleApp
-from tuivirt.ui.screens.confirm import ConfirmScreen
-from tuivirt.ui.widgets.console import ConsolePane
+from tuivirt.ui.common.confirm import ConfirmScreen
+from tuivirt.ui.console.app import ConsoleApp
+from tuivirt.ui.console.pane import ConsolePane
 
 pytestmark = pytest.mark.lab
 

@@ -29,11 +29,11 @@ from tests.ui.pilot import (
 from tuivirt import backups, drafts
 from tuivirt.model import DefinitionRef
 from tuivirt.session import Fleet
-from tuivirt.ui.edit_app import EditApp
-from tuivirt.ui.screens.confirm import ConfirmScreen
-from tuivirt.ui.screens.dialogs import ChoiceScreen, DiffScreen
-from tuivirt.ui.screens.networks import NetworksScreen
-from tuivirt.ui.widgets.xml_editor import DRAFT_AFTER, EditorPane
+from tuivirt.ui.common.confirm import ConfirmScreen
+from tuivirt.ui.common.dialogs import ChoiceScreen, DiffScreen
+from tuivirt.ui.editor.app import EditApp
+from tuivirt.ui.editor.xml_editor import DRAFT_AFTER, EditorPane
+from tuivirt.ui.networks.screen import NetworksScreen
 
 OLD, NEW = "2097152", "4194304"  # build-runner's memory in KiB, and the edit
 

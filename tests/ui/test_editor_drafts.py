@@ -13,8 +13,8 @@ import pytest
 from tests.ui.pilot import DOMAIN_XML, REF, Notes, feed, fixed_app, until
 from tuivirt import backups, drafts, xmltools
 from tuivirt.drafts import LEGACY, Draft
-from tuivirt.ui.screens.dialogs import ChoiceScreen
-from tuivirt.ui.widgets.xml_editor import DRAFT_AFTER, EditorPane
+from tuivirt.ui.common.dialogs import ChoiceScreen
+from tuivirt.ui.editor.xml_editor import DRAFT_AFTER, EditorPane
 
 BIG = 50 * 2**20
 

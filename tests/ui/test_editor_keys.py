@@ -6,9 +6,9 @@ from pathlib import Path
 from typing import Any
 
 from tests.ui.pilot import DOMAIN_XML, REF, feed, fixed_app
-from tuivirt.ui.screens.confirm import ConfirmScreen
-from tuivirt.ui.screens.dialogs import ChoiceScreen
-from tuivirt.ui.widgets.xml_editor import EditorPane
+from tuivirt.ui.common.confirm import ConfirmScreen
+from tuivirt.ui.common.dialogs import ChoiceScreen
+from tuivirt.ui.editor.xml_editor import EditorPane
 
 
 async def test_letters_in_a_read_only_view_never_reach_the_table(state_home: Path) -> None:

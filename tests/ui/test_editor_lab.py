@@ -24,10 +24,10 @@ from tests.ui.pilot import (
     until,
 )
 from tuivirt import backups, drafts
-from tuivirt.ui.screens.confirm import ConfirmScreen
-from tuivirt.ui.screens.dialogs import DiffScreen
-from tuivirt.ui.screens.networks import NetworksScreen
-from tuivirt.ui.widgets.xml_editor import DRAFT_AFTER
+from tuivirt.ui.common.confirm import ConfirmScreen
+from tuivirt.ui.common.dialogs import DiffScreen
+from tuivirt.ui.editor.xml_editor import DRAFT_AFTER
+from tuivirt.ui.networks.screen import NetworksScreen
 
 pytestmark = pytest.mark.lab
 

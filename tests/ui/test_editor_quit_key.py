@@ -6,9 +6,9 @@ from pathlib import Path
 
 from tests.ui.pilot import feed, fixed_app
 from tuivirt.model import DefinitionRef
-from tuivirt.ui.screens.dialogs import ChoiceScreen
-from tuivirt.ui.widgets.terminal import OwnsQuitKey
-from tuivirt.ui.widgets.xml_editor import EditorPane
+from tuivirt.ui.common.dialogs import ChoiceScreen
+from tuivirt.ui.console.terminal import OwnsQuitKey
+from tuivirt.ui.editor.xml_editor import EditorPane
 
 REF = DefinitionRef("local", "network", "lan", "qemu:///system",
                     "00000000-0000-4000-8000-000000000001")

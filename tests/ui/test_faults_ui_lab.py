@@ -18,8 +18,8 @@ from tuivirt.config import parse_config
 from tuivirt.model import DOCKER, GuestState
 from tuivirt.session import Fleet
 from tuivirt.ui.app import TuivirtApp
-from tuivirt.ui.console_app import ConsoleApp
-from tuivirt.ui.widgets.host_panel import HostPanel
+from tuivirt.ui.console.app import ConsoleApp
+from tuivirt.ui.table.host_panel import HostPanel
 
 pytestmark = pytest.mark.lab
 TIMEOUT = 3.0

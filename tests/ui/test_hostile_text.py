@@ -15,8 +15,8 @@ from tests.helpers import forbidden
 from tests.ui.pilot import NOW, feed, fixed_app, fixed_guests, fixed_hosts
 from tuivirt.inventory import Diff, HostStatus
 from tuivirt.model import GuestState, HostState
-from tuivirt.ui.screens.confirm import ConfirmScreen
-from tuivirt.ui.widgets.xml_editor import EditorPane
+from tuivirt.ui.common.confirm import ConfirmScreen
+from tuivirt.ui.editor.xml_editor import EditorPane
 
 HOSTILE = "evil\u202e\tname\x1b]2;pwned\x07[b]"
 SHOWN = "evil\\u202e\\tname\\x1b]2;pwned\\x07[b]"

@@ -25,8 +25,8 @@ from tests.ui.pilot import (
     until,
 )
 from tuivirt.model import GuestState
-from tuivirt.ui.screens.confirm import ConfirmScreen
-from tuivirt.ui.screens.help import HelpScreen
+from tuivirt.ui.common.confirm import ConfirmScreen
+from tuivirt.ui.common.help import HelpScreen
 
 RUNNING, PAUSED, SHUTOFF = (libvirt.VIR_DOMAIN_RUNNING, libvirt.VIR_DOMAIN_PAUSED,
                             libvirt.VIR_DOMAIN_SHUTOFF)

@@ -12,7 +12,7 @@ import pytest
 from tests.conftest import Lab
 from tests.ui.pilot import Notes, make_app, ready, until, wait_state
 from tuivirt.model import GuestState
-from tuivirt.ui.screens.confirm import ConfirmScreen
+from tuivirt.ui.common.confirm import ConfirmScreen
 
 pytestmark = pytest.mark.lab
 

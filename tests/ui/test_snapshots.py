@@ -82,7 +82,7 @@ def test_grouped_by_host(snap_compare: Any) -> None:
 
 def _editor(text: str) -> Any:
     from tuivirt.model import DefinitionRef
-    from tuivirt.ui.widgets.xml_editor import EditorPane
+    from tuivirt.ui.editor.xml_editor import EditorPane
 
     ref = DefinitionRef("local", "domain", "web-frontend", "qemu:///system",
                         "00000000-0000-4000-8000-000000000000")
@@ -109,7 +109,7 @@ def test_editor_with_an_error_marked(snap_compare: Any, state_home: Any) -> None
 
 def test_diff_before_apply(snap_compare: Any, state_home: Any) -> None:
     from tuivirt import xmltools
-    from tuivirt.ui.screens.dialogs import DiffScreen
+    from tuivirt.ui.common.dialogs import DiffScreen
 
     edited = DOMAIN_XML.replace("2097152", "4194304").replace(">2</vcpu>", ">4</vcpu>")
 
@@ -128,7 +128,7 @@ def test_diff_before_apply(snap_compare: Any, state_home: Any) -> None:
 def test_networks_view(snap_compare: Any) -> None:
     from tests.ui.pilot import fixed_config
     from tuivirt.model import Network
-    from tuivirt.ui.screens.networks import NetworksScreen
+    from tuivirt.ui.networks.screen import NetworksScreen
 
     networks = [
         Network("local", "default", "u1", True, True, True, "virbr0", "qemu:///system",

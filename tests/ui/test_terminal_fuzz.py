@@ -11,7 +11,7 @@ from textual.app import App, ComposeResult
 from textual.strip import Strip
 from textual.widgets import Static
 
-from tuivirt.ui.widgets.terminal import TerminalView
+from tuivirt.ui.console.terminal import TerminalView
 
 ESC = b"\x1b"
 # Fragments a hostile or broken guest could send: CSI/OSC/DCS with odd parameters,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tuivirt.model import Guest, GuestState
-from tuivirt.ui.filter import FilterError, GuestFilter
+from tuivirt.ui.table.filter import FilterError, GuestFilter
 
 GUESTS = [
     Guest(host="local", kind="kvm", name="web-1", id="u1", state=GuestState.RUNNING),

@@ -1,6 +1,6 @@
 """Every Textual internal tuivirt uses, one test each, named after it.
 
-The console's fast paths (tuivirt/ui/fastpath.py) and the XML editor reach past Textual's
+The console's fast paths (tuivirt/ui/console/fastpath.py) and the XML editor reach past Textual's
 public API; Textual is pinned to the minor release they are tested with. When a new
 Textual is tried, a test here fails by the internal's name: fix the fast path (or let
 it fall back) before widening the pin.
@@ -24,7 +24,7 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Static, TextArea
 
-from tuivirt.ui import fastpath
+from tuivirt.ui.console import fastpath
 
 
 class _Two(App[None]):
@@ -221,7 +221,7 @@ def test_a_missing_internal_switches_the_fast_paths_off(
 
 async def test_a_missing_instance_internal_switches_the_echo_paint_off(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    from tuivirt.ui.widgets.terminal import TerminalView
+    from tuivirt.ui.console.terminal import TerminalView
 
     class One(App[None]):
         def compose(self) -> ComposeResult:
@@ -248,9 +248,9 @@ async def test_a_missing_instance_internal_switches_the_echo_paint_off(
 
 # -- thread workers ------------------------------------------------------------------------------
 async def test_internal_Worker_threads_run_in_the_default_executor() -> None:
-    # ui/workers.py makes that executor start daemon threads, so that a worker stuck on a
+    # ui/common/workers.py makes that executor start daemon threads, so that a worker stuck on a
     # hung host never holds the exit.
-    from tuivirt.ui.workers import use_daemon_threads
+    from tuivirt.ui.common.workers import use_daemon_threads
 
     class Idle(App[None]):
         def on_load(self) -> None:

@@ -13,7 +13,7 @@ import pyte
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tuivirt.ui.widgets.vt import cell_at, make_screen
+from tuivirt.ui.console.vt import cell_at, make_screen
 
 ESC = b"\x1b"
 COLS, ROWS = 20, 6

@@ -32,7 +32,7 @@ def cmd_console(args: argparse.Namespace, config: Config) -> int:
         guest = resolve_one(fleet, args.address, config)
         address = fleet.inventory.addresses([guest])[guest.key]
         os.environ.setdefault("TEXTUAL_FPS", "240")
-        from tuivirt.ui.console_app import ConsoleApp
+        from tuivirt.ui.console.app import ConsoleApp
 
         app = ConsoleApp(config, fleet, guest, address,
                          via=args.via)

@@ -179,7 +179,7 @@ def cmd_edit(args: argparse.Namespace, config: Config) -> int:
 def _run_editor(config: Config, fleet: Any, ref: DefinitionRef, *,
                 new_text: str | None = None, note: str = "") -> int:
     os.environ.setdefault("TEXTUAL_FPS", "240")
-    from tuivirt.ui.edit_app import EditApp
+    from tuivirt.ui.editor.app import EditApp
 
     app = EditApp(config, fleet, ref, new_text=new_text, note=note)
     return int(app.run() or 0) or int(app.return_code or 0)

@@ -32,20 +32,20 @@ from tuivirt.errors import ActionTimedOut, TuivirtError, message_of
 from tuivirt.inventory import Diff
 from tuivirt.model import DOCKER, DefinitionRef, Guest
 from tuivirt.session import Fleet
-from tuivirt.ui.editing import EditorHost
-from tuivirt.ui.filter import FilterError, GuestFilter
-from tuivirt.ui.screens.confirm import ConfirmScreen
-from tuivirt.ui.screens.help import HelpScreen
-from tuivirt.ui.widgets.footer import KeyFooter
-from tuivirt.ui.widgets.guest_table import SORT_KEYS, GuestTable
-from tuivirt.ui.widgets.terminal import LEAVE_KEY, GuestKeysFirst, TerminalView
-from tuivirt.ui.workers import use_daemon_threads
+from tuivirt.ui.common.confirm import ConfirmScreen
+from tuivirt.ui.common.footer import KeyFooter
+from tuivirt.ui.common.help import HelpScreen
+from tuivirt.ui.common.workers import use_daemon_threads
+from tuivirt.ui.console.terminal import LEAVE_KEY, GuestKeysFirst, TerminalView
+from tuivirt.ui.editor.host import EditorHost
+from tuivirt.ui.table.filter import FilterError, GuestFilter
+from tuivirt.ui.table.guest_table import SORT_KEYS, GuestTable
 
 if TYPE_CHECKING:
     from textual.widgets import TabbedContent
 
-    from tuivirt.ui.widgets.console import ConsolePane
-from tuivirt.ui.widgets.host_panel import HostPanel
+    from tuivirt.ui.console.pane import ConsolePane
+from tuivirt.ui.table.host_panel import HostPanel
 
 #: How long an action that timed out is still watched for its outcome (seconds).
 LATE_OUTCOME_WAIT = 3600.0
@@ -334,7 +334,7 @@ class MainScreen(EditorHost):
                                            guest.id), external=external)
 
     def _show_inspect(self, guest: Guest) -> None:
-        from tuivirt.ui.widgets.xml_editor import EditorPane
+        from tuivirt.ui.editor.xml_editor import EditorPane
 
         fleet = self.fleet
         address = self.fleet.inventory.addresses([guest])[guest.key]
@@ -353,7 +353,7 @@ class MainScreen(EditorHost):
 
     def action_clone(self) -> None:
         """`C`: copy a libvirt guest's definition to a new name, here or on another host."""
-        from tuivirt.ui.screens.dialogs import Field, FormScreen
+        from tuivirt.ui.common.dialogs import Field, FormScreen
 
         guest = self.table.current_guest
         if guest is None or guest.kind == DOCKER:
@@ -388,7 +388,7 @@ class MainScreen(EditorHost):
 
     # -- consoles -------------------------------------------------------------------------
     def consoles(self) -> list[ConsolePane]:
-        from tuivirt.ui.widgets.console import ConsolePane
+        from tuivirt.ui.console.pane import ConsolePane
 
         return list(self.query(ConsolePane))
 
@@ -404,7 +404,7 @@ class MainScreen(EditorHost):
         return tabs
 
     def active_console(self) -> ConsolePane | None:
-        from tuivirt.ui.widgets.console import ConsolePane
+        from tuivirt.ui.console.pane import ConsolePane
 
         tabs = self.console_tabs()
         if tabs is None or not tabs.display or not tabs.active:
@@ -425,7 +425,7 @@ class MainScreen(EditorHost):
         from textual.widgets import TabbedContent, TabPane
 
         from tuivirt.text import inert
-        from tuivirt.ui.widgets.console import ConsolePane
+        from tuivirt.ui.console.pane import ConsolePane
 
         guest = self.table.current_guest
         if guest is None:
@@ -482,7 +482,7 @@ class MainScreen(EditorHost):
             pane.start_search()
 
     def action_console_save(self) -> None:
-        from tuivirt.ui.screens.dialogs import Field, FormScreen
+        from tuivirt.ui.common.dialogs import Field, FormScreen
 
         pane = self._with_console("save")
         if pane is None:
@@ -532,13 +532,13 @@ class MainScreen(EditorHost):
         tabs.styles.height = max(6, min(self.size.height - 6, height))
 
     def action_networks(self) -> None:
-        from tuivirt.ui.screens.networks import NetworksScreen
+        from tuivirt.ui.networks.screen import NetworksScreen
 
         self.app.push_screen(NetworksScreen(self.config))
 
     def action_import_lxc(self) -> None:
         """Convert a native LXC config on a host into a domain definition to review."""
-        from tuivirt.ui.screens.dialogs import Field, FormScreen
+        from tuivirt.ui.common.dialogs import Field, FormScreen
 
         hosts = self.writable_libvirt_hosts()
         if not hosts:

@@ -10,9 +10,9 @@ from textual.widgets import Footer
 from tuivirt.config import Config
 from tuivirt.model import DefinitionRef
 from tuivirt.session import Fleet
-from tuivirt.ui.editing import EditorHost
-from tuivirt.ui.widgets.terminal import GuestKeysFirst
-from tuivirt.ui.widgets.xml_editor import EditorPane
+from tuivirt.ui.console.terminal import GuestKeysFirst
+from tuivirt.ui.editor.host import EditorHost
+from tuivirt.ui.editor.xml_editor import EditorPane
 
 
 class EditScreen(EditorHost):

@@ -17,7 +17,7 @@ from tuivirt.model import DefinitionRef
 if TYPE_CHECKING:
     from tuivirt.config import Config
     from tuivirt.session import Fleet
-    from tuivirt.ui.widgets.xml_editor import EditorPane
+    from tuivirt.ui.editor.xml_editor import EditorPane
 
 # The pane, its TextArea and the dialogs are imported when first used: not at startup.
 
@@ -48,7 +48,7 @@ class EditorHost(Screen[None]):
 
     @property
     def editor(self) -> EditorPane | None:
-        from tuivirt.ui.widgets.xml_editor import EditorPane
+        from tuivirt.ui.editor.xml_editor import EditorPane
 
         found = self.query(EditorPane)
         return found.first() if found else None
@@ -98,7 +98,7 @@ class EditorHost(Screen[None]):
                       external: bool) -> None:
         """Every unapplied draft of the definition (one per tuivirt that edited it,
         running or not) is offered; none is deleted unless the user says so."""
-        from tuivirt.ui.screens.dialogs import ChoiceScreen
+        from tuivirt.ui.common.dialogs import ChoiceScreen
 
         for reason in found.skipped:
             self.notify(f"{ref.address}: a draft was not loaded: {reason}",
@@ -160,7 +160,7 @@ class EditorHost(Screen[None]):
 
     def _open(self, ref: DefinitionRef, base: str, text: str, external: bool,
               loaded: tuple[drafts.Draft, ...] = (), draft_id: str = "") -> None:
-        from tuivirt.ui.widgets.xml_editor import EditorPane, edit_externally
+        from tuivirt.ui.editor.xml_editor import EditorPane, edit_externally
 
         if external:
             edited = edit_externally(self.app, text)
@@ -197,7 +197,7 @@ class EditorHost(Screen[None]):
 
     def open_new(self, ref: DefinitionRef, text: str, note: str) -> None:
         """A definition that does not exist yet (a clone, an import): define on apply."""
-        from tuivirt.ui.widgets.xml_editor import EditorPane
+        from tuivirt.ui.editor.xml_editor import EditorPane
 
         problem = xmltools.size_problem(xmltools.text_size(text), f"new {ref.address}")
         if problem is not None:
@@ -229,7 +229,7 @@ def adoptable(group: list[drafts.Draft]) -> str:
     """The id of a draft in `group` the new pane may go on writing (so that opening a
     draft and keeping it again leaves one file, not two): one that no running tuivirt
     or open pane writes. "" when there is none (then the pane starts its own)."""
-    from tuivirt.ui.widgets.xml_editor import HELD_DRAFTS
+    from tuivirt.ui.editor.xml_editor import HELD_DRAFTS
 
     for draft in group:
         if (draft.instance != drafts.LEGACY and draft.instance not in HELD_DRAFTS

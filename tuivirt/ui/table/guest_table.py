@@ -24,7 +24,7 @@ from textual.strip import Strip
 from tuivirt.inventory import Diff, HostStatus
 from tuivirt.model import Guest, GuestState, format_vcpus
 from tuivirt.text import inert
-from tuivirt.ui.filter import GuestFilter, haystack
+from tuivirt.ui.table.filter import GuestFilter, haystack
 
 
 @dataclass(frozen=True, slots=True)

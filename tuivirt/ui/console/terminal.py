@@ -25,7 +25,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from tuivirt.text import inert, inert_lines
-from tuivirt.ui import fastpath
+from tuivirt.ui.console import fastpath
 
 DECCKM = 1 << 5  # pyte keeps private modes shifted left by 5: cursor keys mode
 
@@ -123,7 +123,7 @@ class TerminalView(Widget, can_focus=True):
                  send: Callable[[bytes], None] | None = None,
                  send_now: Callable[[bytes], bool] | None = None,
                  id: str | None = None) -> None:
-        from tuivirt.ui.widgets.vt import make_screen  # pyte: ~50 ms, with the first console
+        from tuivirt.ui.console.vt import make_screen  # pyte: ~50 ms, with the first console
 
         super().__init__(id=id)
         self.history = history
@@ -205,7 +205,7 @@ class TerminalView(Widget, can_focus=True):
 
     def lines(self) -> list[str]:
         """Scrollback then screen, as text (search, save)."""
-        from tuivirt.ui.widgets.vt import history_text
+        from tuivirt.ui.console.vt import history_text
 
         columns = self.term.columns
         out = ["".join(map(_printable, history_text(line, columns))).rstrip()
@@ -268,7 +268,7 @@ class TerminalView(Widget, can_focus=True):
             # cache of it: kept here until the styles change (focus, theme).
             base = self._base = self.rich_style
         if y < back:
-            from tuivirt.ui.widgets.vt import cell_at
+            from tuivirt.ui.console.vt import cell_at
 
             cell_of: Callable[[int], Any] = partial(cell_at, history[len(history) - back + y])
             row = None

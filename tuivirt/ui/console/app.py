@@ -8,9 +8,9 @@ from textual.binding import Binding
 from tuivirt.config import Config
 from tuivirt.model import Guest
 from tuivirt.session import Fleet
-from tuivirt.ui.widgets.console import ConsolePane
-from tuivirt.ui.widgets.terminal import LEAVE_KEY, GuestKeysFirst, TerminalView
-from tuivirt.ui.workers import use_daemon_threads
+from tuivirt.ui.common.workers import use_daemon_threads
+from tuivirt.ui.console.pane import ConsolePane
+from tuivirt.ui.console.terminal import LEAVE_KEY, GuestKeysFirst, TerminalView
 
 
 class ConsoleApp(GuestKeysFirst, App[int]):

@@ -17,8 +17,8 @@ from tuivirt.backends.console import ConsoleBuffer, ConsoleBusy, Transport
 from tuivirt.errors import ReadOnlyError, TuivirtError
 from tuivirt.model import Guest, GuestState
 from tuivirt.text import inert
-from tuivirt.ui import fastpath
-from tuivirt.ui.widgets.terminal import TerminalView
+from tuivirt.ui.console import fastpath
+from tuivirt.ui.console.terminal import TerminalView
 
 if TYPE_CHECKING:
     from tuivirt.session import Fleet
@@ -200,7 +200,7 @@ class ConsolePane(Vertical):
             self._typed_ahead = bytearray()
 
     def _busy(self, message: str, buffer: ConsoleBuffer) -> None:
-        from tuivirt.ui.screens.confirm import ConfirmScreen
+        from tuivirt.ui.common.confirm import ConfirmScreen
 
         self._opening = False
         if buffer is not self.buffer or self.user_closed:

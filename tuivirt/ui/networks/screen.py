@@ -16,9 +16,9 @@ from tuivirt.errors import TuivirtError, read_only_refusal
 from tuivirt.inventory import Diff
 from tuivirt.model import DefinitionRef, Network
 from tuivirt.text import inert
-from tuivirt.ui.editing import EditorHost
-from tuivirt.ui.screens.confirm import ConfirmScreen
-from tuivirt.ui.screens.dialogs import Field, FormScreen
+from tuivirt.ui.common.confirm import ConfirmScreen
+from tuivirt.ui.common.dialogs import Field, FormScreen
+from tuivirt.ui.editor.host import EditorHost
 
 COLUMNS = ("host", "name", "active", "autostart", "persistent", "bridge", "IP range")
 

@@ -37,8 +37,8 @@ from tuivirt.backends.domxml import XMLProblem, check_well_formed
 from tuivirt.errors import DefinitionChanged, TuivirtError, read_only_refusal
 from tuivirt.model import Applied, DefinitionRef
 from tuivirt.text import in_place, inert, inert_lines
-from tuivirt.ui.screens.dialogs import ChoiceScreen, DiffScreen
-from tuivirt.ui.widgets.terminal import OwnsQuitKey
+from tuivirt.ui.common.dialogs import ChoiceScreen, DiffScreen
+from tuivirt.ui.console.terminal import OwnsQuitKey
 
 if TYPE_CHECKING:
     from tuivirt.session import Fleet

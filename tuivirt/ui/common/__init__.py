@@ -1,0 +1,1 @@
+"""What every feature uses: confirm and form dialogs, help, the footer, thread workers."""

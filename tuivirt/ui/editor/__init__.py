@@ -1,0 +1,1 @@
+"""The XML editor pane, the screens that host it, and `tuivirt edit`'s app."""

@@ -1,0 +1,1 @@
+"""Every host's libvirt networks: the networks screen."""
