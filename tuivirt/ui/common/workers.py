@@ -1,4 +1,5 @@
-"""Thread workers that never hold the app's exit.
+"""Thread work: the one way its outcome reaches the UI, on threads that never hold the
+app's exit.
 
 Textual runs `@work(thread=True)` / `run_worker(thread=True)` jobs in the event loop's
 default executor, a ThreadPoolExecutor, and the end of `asyncio.run` joins its threads
@@ -14,7 +15,14 @@ import asyncio
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+
+from textual.worker import Worker, WorkerState
+
+from tuivirt.errors import TuivirtError, message_of
+
+if TYPE_CHECKING:
+    from textual.widget import Widget
 
 T = TypeVar("T")
 
@@ -54,3 +62,47 @@ class DaemonThreads(ThreadPoolExecutor):
 def use_daemon_threads() -> None:
     """For the running loop (call it from the app's on_load, before any worker starts)."""
     asyncio.get_running_loop().set_default_executor(DaemonThreads())
+
+
+class ThreadJobs:
+    """The one way thread work reports back to the UI (the console's fast path aside).
+
+    Mixed into a screen or widget: `in_thread(job, then, what=...)` runs `job` on a
+    thread worker (a daemon thread, see above); what it returns reaches `then` on the UI
+    thread, carried by Textual's own `Worker.StateChanged` message to this node; what it
+    raises is told once, here, as a notification naming `what`. A job never touches a
+    widget and never calls back into the UI itself. When the node is gone before the job
+    ends (its screen closed), the outcome is dropped with it.
+    """
+
+    _jobs: dict[Worker[Any], tuple[Callable[[Any], None] | None, str]]
+
+    def in_thread(self, job: Callable[[], T], then: Callable[[T], None] | None = None, *,
+                  what: str, group: str = "default", exclusive: bool = False) -> Worker[T]:
+        node = cast("Widget", self)
+        worker: Worker[T] = node.run_worker(job, thread=True, group=group,
+                                            exclusive=exclusive, exit_on_error=False,
+                                            description=what)
+        if not hasattr(self, "_jobs"):
+            self._jobs = {}
+        self._jobs[worker] = (then, what)
+        return worker
+
+    def _on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        jobs = getattr(self, "_jobs", {})
+        if event.worker not in jobs or not event.worker.is_finished:
+            return
+        then, what = jobs.pop(event.worker)
+        if event.state == WorkerState.SUCCESS:
+            if then is not None:
+                then(event.worker.result)
+        elif event.state == WorkerState.ERROR and event.worker.error is not None:
+            self.job_failed(what, event.worker.error)
+
+    def job_failed(self, what: str, error: BaseException) -> None:
+        """The one error handler: a notification (a screen may say more, in its place)."""
+        node = cast("Widget", self)
+        text = message_of(error)
+        if not isinstance(error, TuivirtError):  # a library's surprise: name its kind
+            text = f"{type(error).__name__}: {text}"
+        node.notify(f"{what}: {text}", severity="error", timeout=10)
