@@ -99,7 +99,11 @@ async def filter_latencies(rows: int) -> list[float]:
     from tuivirt.config import Config, HostConfig
     from tuivirt.inventory import Diff
     from tuivirt.model import Guest, GuestState
-    from tuivirt.ui.app import InventoryChanged, TuivirtApp
+    from tuivirt.ui.app import TuivirtApp
+    try:
+        from tuivirt.ui.messages import InventoryChanged
+    except ImportError:  # a baseline tree from before ui/messages.py
+        from tuivirt.ui.app import InventoryChanged  # type: ignore[attr-defined,no-redef]
 
     hosts = tuple(HostConfig(name=f"h{i}", libvirt=("test:///default",)) for i in range(5))
     app = TuivirtApp(Config(hosts=hosts), start_sessions=False)

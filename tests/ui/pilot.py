@@ -20,10 +20,11 @@ from tests.ptyrun import PtyRun
 from tuivirt.config import Config, HostConfig, demo_host, parse_config
 from tuivirt.inventory import Diff, HostStatus
 from tuivirt.model import DefinitionRef, Guest, GuestState, HostState
-from tuivirt.ui.app import InventoryChanged, TuivirtApp
+from tuivirt.ui.app import TuivirtApp
 from tuivirt.ui.common.dialogs import DiffScreen, FormScreen
 from tuivirt.ui.console.pane import ConsolePane
 from tuivirt.ui.editor.xml_editor import EditorPane
+from tuivirt.ui.messages import InventoryChanged
 
 NOW = 1_790_000_000.0
 

@@ -349,7 +349,7 @@ async def test_tuivirt_edit_opens_the_editor_alone(state_home: Path) -> None:
         conn = fleet.session("demo").libvirt_for_type("test").conn
         app = EditApp(config, fleet, ref)
         async with app.run_test(size=(120, 40)) as pilot:
-            assert await until(pilot, lambda: bool(app.screen.query(EditorPane))
+            assert await until(pilot, lambda: bool(app.screen.query("EditorPane #ed-area"))
                                and "<name>build-runner</name>" in
                                app.screen.query_one(EditorPane).text)
             await replace_first(pilot, OLD, NEW)

@@ -70,7 +70,7 @@ async def test_fleet_news_arriving_after_quit_is_dropped(state_home: Path) -> No
     # messages can be handled after the screens are gone (seen in CI: an IndexError on
     # the way out of a lab test, which failed the run).
     from tuivirt.inventory import Diff
-    from tuivirt.ui.app import ActionDone, InventoryChanged
+    from tuivirt.ui.messages import InventoryChanged
 
     app = fixed_app()
     async with app.run_test(size=(140, 40)) as pilot:
@@ -80,4 +80,3 @@ async def test_fleet_news_arriving_after_quit_is_dropped(state_home: Path) -> No
         await pilot.pause()
     assert not app.screen_stack
     app.on_inventory_changed(InventoryChanged(Diff(removed=(guest.key,))))
-    app.on_action_done(ActionDone(guest.key, "demo/x", "start", "started", None))

@@ -75,34 +75,44 @@ class ThreadJobs:
     ends (its screen closed), the outcome is dropped with it.
     """
 
-    _jobs: dict[Worker[Any], tuple[Callable[[Any], None] | None, str]]
+    _jobs: dict[Worker[Any], tuple[Callable[[Any], None] | None, str,
+                                    Callable[[BaseException], None] | None]]
 
     def in_thread(self, job: Callable[[], T], then: Callable[[T], None] | None = None, *,
-                  what: str, group: str = "default", exclusive: bool = False) -> Worker[T]:
+                  what: str, group: str = "default", exclusive: bool = False,
+                  failed: Callable[[BaseException], None] | None = None) -> Worker[T]:
+        """`failed`, when given, takes this job's error instead of `job_failed`."""
         node = cast("Widget", self)
         worker: Worker[T] = node.run_worker(job, thread=True, group=group,
                                             exclusive=exclusive, exit_on_error=False,
                                             description=what)
         if not hasattr(self, "_jobs"):
             self._jobs = {}
-        self._jobs[worker] = (then, what)
+        self._jobs[worker] = (then, what, failed)
         return worker
 
     def _on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         jobs = getattr(self, "_jobs", {})
         if event.worker not in jobs or not event.worker.is_finished:
             return
-        then, what = jobs.pop(event.worker)
+        then, what, failed = jobs.pop(event.worker)
+        error = event.worker.error
         if event.state == WorkerState.SUCCESS:
             if then is not None:
                 then(event.worker.result)
-        elif event.state == WorkerState.ERROR and event.worker.error is not None:
-            self.job_failed(what, event.worker.error)
+        elif event.state == WorkerState.ERROR and error is not None:
+            if failed is not None:
+                failed(error)
+            else:
+                self.job_failed(what, error)
 
     def job_failed(self, what: str, error: BaseException) -> None:
         """The one error handler: a notification (a screen may say more, in its place)."""
-        node = cast("Widget", self)
-        text = message_of(error)
-        if not isinstance(error, TuivirtError):  # a library's surprise: name its kind
-            text = f"{type(error).__name__}: {text}"
-        node.notify(f"{what}: {text}", severity="error", timeout=10)
+        cast("Widget", self).notify(f"{what}: {error_text(error)}", severity="error",
+                                    timeout=10)
+
+
+def error_text(error: BaseException) -> str:
+    """A failure in words: ours carry their message; a library's surprise names its kind."""
+    text = message_of(error)
+    return text if isinstance(error, TuivirtError) else f"{type(error).__name__}: {text}"

@@ -69,7 +69,7 @@ class EditApp(GuestKeysFirst, App[int]):
         self.fleet = fleet
         self._screen_args = (ref, new_text, note)
         from tuivirt import paths
-        from tuivirt.ui.app import load_themes
+        from tuivirt.ui.themes import load_themes
 
         for theme in load_themes([paths.config_dir() / "themes"]):
             self.register_theme(theme)

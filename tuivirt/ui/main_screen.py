@@ -1,0 +1,249 @@
+"""The main screen: the guest table, the host panel, the filter, a status line; with
+the console tabs (console/dock.py) and the editor pane (editor/guests.py) it hosts."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from textual import on
+from textual.actions import SkipAction
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.message import Message
+from textual.widgets import Input, Static
+
+from tuivirt.config import Config
+from tuivirt.inventory import Diff
+from tuivirt.model import Guest
+from tuivirt.ui.common.footer import KeyFooter
+from tuivirt.ui.common.help import HelpScreen
+from tuivirt.ui.console.dock import ConsoleDock
+from tuivirt.ui.editor.guests import GuestDefinitions
+from tuivirt.ui.messages import ActionRequested
+from tuivirt.ui.table.filter import FilterError, GuestFilter
+from tuivirt.ui.table.filter_input import FilterInput
+from tuivirt.ui.table.guest_table import SORT_KEYS, GuestTable
+from tuivirt.ui.table.host_panel import HostPanel
+
+
+class MainScreen(ConsoleDock, GuestDefinitions):
+    """The table, the host panel, the filter, a status line, and the editor pane."""
+
+    BINDINGS = [
+        # priority: acted on before the keys typed after it are passed on (see
+        # action_filter); skipped when the table does not have focus.
+        Binding("slash", "filter", "Filter", priority=True),
+        Binding("escape", "clear_filter", "Clear filter", show=False),
+        Binding("space", "mark", "Mark"),
+        Binding("u", "clear_marks", "Unmark all", show=False),
+        Binding("s", "act('start')", "Start"),
+        Binding("S", "act('shutdown')", "Shutdown"),
+        Binding("r", "act('reboot')", "Reboot"),
+        Binding("D", "act('destroy')", "Destroy"),
+        Binding("p", "act('pause')", "Pause/resume"),
+        Binding("a", "act('autostart')", "Autostart"),
+        Binding("x", "edit", "XML"),
+        Binding("E", "edit(True)", "$EDITOR", show=False),
+        Binding("C", "clone", "Clone", show=False),
+        Binding("N", "networks", "Networks"),
+        Binding("c", "console", "Console", priority=True),  # as `/`: see action_console
+        Binding("f2", "console_zoom", "Zoom console", show=False),
+        Binding("f3", "console_search", "Search console", show=False),
+        Binding("f4", "console_save", "Save console", show=False),
+        Binding("f5", "console_reconnect", "Reconnect console", show=False),
+        Binding("f8", "console_close", "Close console", show=False),
+        Binding("plus", "console_size(4)", "Bigger console", show=False),
+        Binding("minus", "console_size(-4)", "Smaller console", show=False),
+        Binding("U", "act('undefine')", "Undefine", show=False),
+        Binding("o", "sort_next", "Sort", show=False),
+        Binding("O", "sort_reverse", "Reverse sort", show=False),
+        Binding("H", "group", "Group by host", show=False),
+        Binding("h", "hosts", "Hosts"),
+        Binding("question_mark", "help", "Help"),
+        Binding("colon", "app.command_palette", "Commands", show=False),  # as app.quit
+        # app.quit: a screen has no quit action of its own (a plain "quit" did nothing)
+        Binding("q", "app.quit", "Quit"),
+    ]
+    DEFAULT_CSS = """
+    MainScreen { layout: vertical; }
+    MainScreen #filter { height: 1; border: none; padding: 0 1; background: $panel; }
+    MainScreen #filter.-invalid { color: $error; }
+    MainScreen #body { height: 1fr; }
+    MainScreen #consoles { height: 50%; min-height: 6; border-top: tall $primary; }
+    MainScreen #consoles TabPane { padding: 0; }
+    MainScreen GuestTable { height: 1fr; width: 1fr; }
+    MainScreen #status { height: 1; padding: 0 1; background: $panel; color: $foreground 80%; }
+    MainScreen #status.-error { color: $error; }
+    """
+
+    def __init__(self, config: Config, clock: Callable[[], float]) -> None:
+        super().__init__()
+        self.config = config
+        self.clock = clock
+        self.filter_error: str | None = None
+        # Diffs that arrive before every widget is mounted (the table sits in a
+        # container, mounted a step after the screen): applied in order once it is.
+        self.early: list[Diff] | None = []
+        self._rows_shown = False
+
+    def compose(self) -> ComposeResult:
+        hosts = [(h.name, h.label, h.read_only) for h in self.config.hosts]
+        yield HostPanel(hosts, clock=self.clock, id="hosts")
+        yield FilterInput(self.filter_changed,
+                          placeholder="filter: host:NAME state:running kind:docker text !negate",
+                          id="filter")
+        table = GuestTable(id="guests", clock=self.clock)
+        table.host_labels = {h.name: h.label for h in self.config.hosts if h.label}
+        with Horizontal(id="body"):
+            yield table
+        yield Static(id="status")
+        yield KeyFooter()
+
+    def on_mount(self) -> None:
+        self.query_one("#filter", Input).display = False
+        self.call_after_refresh(self._ready)
+
+    def _ready(self) -> None:
+        self.table.focus()
+        early, self.early = self.early or [], None
+        for diff in early:
+            self._apply(diff)
+        self.update_status()
+
+    class RowsShown(Message):
+        """The table shows its first rows (the app then lets heavy sessions connect)."""
+
+    def show_diff(self, diff: Diff) -> None:
+        """Fleet news, from the app: into the table, the host panel and the status line
+        (kept until every widget is mounted: the table sits a step below the screen)."""
+        if self.early is not None:
+            self.early.append(diff)
+            return
+        self._apply(diff)
+        self.update_status()
+
+    def _apply(self, diff: Diff) -> None:
+        table = self.table
+        table.apply(diff)
+        panel = self.query_one(HostPanel)
+        for status in diff.hosts:
+            panel.update_status(status)
+        if not self._rows_shown and table.guests:
+            self._rows_shown = True
+            self.post_message(self.RowsShown())
+
+    @property
+    def table(self) -> GuestTable:
+        return self.query_one(GuestTable)
+
+    # -- status line --------------------------------------------------------------------
+    def update_status(self) -> None:
+        table = self.table
+        total = len(table.guests)
+        shown = table.visible_count()
+        parts = [f"{total} guests" if shown == total else f"{shown} of {total} guests"]
+        if table.filter:
+            parts.append(f"filter: {table.filter.text}")
+        if table.marks:
+            parts.append(f"{len(table.marks)} marked")
+        parts.append(f"sort: {table.sort_column}{' ▼' if table.sort_reverse else ''}")
+        if table.group_by_host:
+            parts.append("grouped by host")
+        status = self.query_one("#status", Static)
+        if self.filter_error:
+            parts.append(f"filter error: {self.filter_error}")
+        status.set_class(bool(self.filter_error), "-error")
+        status.update(" · ".join(parts), layout=False)  # one fixed line: no relayout
+
+    # -- filter -------------------------------------------------------------------------
+    def action_filter(self) -> None:
+        if self.focused is not self.table:
+            raise SkipAction()  # a `/` for the filter box, the editor or a console
+        box = self.query_one("#filter", Input)
+        box.display = True
+        # Synchronously, and as a priority binding: keys typed right after `/` (a fast
+        # typist, a paste) were passed to the table before a non-priority binding ran,
+        # and were lost.
+        self.set_focus(box)
+
+    def action_clear_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.value = ""
+        box.display = False
+        self.filter_error = None
+        self.table.set_filter(GuestFilter.parse(""))
+        self.set_focus(self.table)
+        self.update_status()
+
+    def filter_changed(self, value: str) -> None:
+        """The filter box's text changed (called from its value watcher, not a message)."""
+        box = self.query_one("#filter", Input)
+        try:
+            guest_filter = GuestFilter.parse(value)
+        except FilterError as exc:
+            # Keep the last good filter on screen; say what is wrong with this one.
+            self.filter_error = str(exc)
+            box.add_class("-invalid")
+        else:
+            self.filter_error = None
+            box.remove_class("-invalid")
+            self.table.set_filter(guest_filter)
+        self.update_status()
+
+    @on(Input.Submitted, "#filter")
+    def filter_done(self, event: Input.Submitted) -> None:
+        if not event.value.strip():
+            self.action_clear_filter()
+            return
+        self.set_focus(self.table)
+
+    # -- table keys ---------------------------------------------------------------------
+    def action_mark(self) -> None:
+        self.table.toggle_mark()
+        self.update_status()
+
+    def action_clear_marks(self) -> None:
+        self.table.clear_marks()
+        self.update_status()
+
+    def action_sort_next(self) -> None:
+        keys = list(SORT_KEYS)
+        table = self.table
+        table.sort_column = keys[(keys.index(table.sort_column) + 1) % len(keys)]
+        self.update_status()
+
+    def action_sort_reverse(self) -> None:
+        self.table.sort_reverse = not self.table.sort_reverse
+        self.update_status()
+
+    def action_group(self) -> None:
+        self.table.group_by_host = not self.table.group_by_host
+        self.update_status()
+
+    def action_hosts(self) -> None:
+        panel = self.query_one(HostPanel)
+        panel.display = not panel.display
+        panel.refresh_text()
+
+    def action_help(self) -> None:
+        self.app.push_screen(HelpScreen())
+
+    def action_act(self, action: str) -> None:
+        self.post_message(ActionRequested(action, self.table.targets()))
+
+    @on(GuestTable.CursorMoved)
+    def cursor_moved(self) -> None:
+        self.update_status()
+
+    # -- what the features need from the table ----------------------------------------------
+    def home(self) -> GuestTable:
+        return self.table
+
+    def current_guest(self) -> Guest | None:
+        return self.table.current_guest
+
+    def action_networks(self) -> None:
+        from tuivirt.ui.networks.screen import NetworksScreen
+
+        self.app.push_screen(NetworksScreen(self.config))
