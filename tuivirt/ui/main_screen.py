@@ -21,9 +21,10 @@ from tuivirt.ui.common.help import HelpScreen
 from tuivirt.ui.console.dock import ConsoleDock
 from tuivirt.ui.editor.guests import GuestDefinitions
 from tuivirt.ui.messages import ActionRequested
+from tuivirt.ui.table.columns import SORT_KEYS
 from tuivirt.ui.table.filter import FilterError, GuestFilter
 from tuivirt.ui.table.filter_input import FilterInput
-from tuivirt.ui.table.guest_table import SORT_KEYS, GuestTable
+from tuivirt.ui.table.guest_table import GuestTable
 from tuivirt.ui.table.host_panel import HostPanel
 
 

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 
-from rich.cells import cell_len, set_cell_size
+from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
@@ -22,85 +21,10 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from tuivirt.inventory import Diff, HostStatus
-from tuivirt.model import Guest, GuestState, format_vcpus
+from tuivirt.model import Guest
 from tuivirt.text import inert
+from tuivirt.ui.table.columns import COLUMNS, SORT_KEYS, STATE_CLASS, fit, plain_cell
 from tuivirt.ui.table.filter import GuestFilter, haystack
-
-
-@dataclass(frozen=True, slots=True)
-class Column:
-    key: str
-    label: str
-    width: int
-    right: bool = False
-
-
-COLUMNS = (
-    Column("mark", "", 1),
-    Column("host", "HOST", 10),
-    Column("kind", "KIND", 6),
-    Column("name", "NAME", 24),
-    Column("state", "STATE", 12),
-    Column("cpu", "CPU%", 5, right=True),
-    Column("vcpus", "VCPU", 5, right=True),
-    Column("memory", "MEMORY", 8, right=True),
-    Column("uptime", "UPTIME", 8, right=True),
-    Column("autostart", "AUTO", 4),
-)
-SORT_KEYS: dict[str, Callable[[Guest], object]] = {
-    "host": lambda g: (g.host, g.name),
-    "kind": lambda g: (g.kind, g.host, g.name),
-    "name": lambda g: (g.name, g.host),
-    "state": lambda g: (str(g.state), g.host, g.name),
-    "cpu": lambda g: (-(g.cpu_percent or 0), g.host, g.name),
-    "vcpus": lambda g: (g.vcpus or 0, g.host, g.name),
-    "memory": lambda g: (g.memory_mib or 0, g.host, g.name),
-    "uptime": lambda g: (-(g.started_at or 0), g.host, g.name),
-    "autostart": lambda g: (not g.autostart, g.host, g.name),
-}
-STATE_CLASS = {
-    GuestState.RUNNING: "running",
-    GuestState.PAUSED: "paused",
-    GuestState.SUSPENDED: "paused",
-    GuestState.SHUTOFF: "shutoff",
-    GuestState.CRASHED: "crashed",
-    GuestState.STARTING: "transition",
-    GuestState.STOPPING: "transition",
-    GuestState.UNKNOWN: "shutoff",
-}
-
-
-def fmt_memory(mib: int | None) -> str:
-    if mib is None:
-        return "-"
-    return f"{mib / 1024:.1f} GiB" if mib >= 1024 else f"{mib} MiB"
-
-
-def fmt_uptime(started_at: float | None, now: float) -> str:
-    if not started_at:
-        return "-"
-    # Coarse on purpose: the table repaints for uptimes only every 15 s.
-    seconds = max(0, int(now - started_at))
-    if seconds < 60:
-        return "<1m"
-    if seconds < 3600:
-        return f"{seconds // 60}m"
-    if seconds < 86400:
-        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
-    return f"{seconds // 86400}d{seconds % 86400 // 3600:02d}h"
-
-
-def _fit(text: str, width: int, right: bool = False) -> str:
-    if not text.isascii():  # a CJK name takes two cells a character, a combining mark none
-        cells = cell_len(text)
-        if cells > width:
-            return set_cell_size(text, width - 1) + "…" if width > 1 \
-                else set_cell_size(text, width)
-        padding = " " * (width - cells)
-        return padding + text if right else text + padding
-    if len(text) > width:
-        return text[: max(0, width - 1)] + "…" if width > 1 else text[:width]
-    return text.rjust(width) if right else text.ljust(width)
 
 
 class GuestTable(ScrollView, can_focus=True):
@@ -458,7 +382,7 @@ class GuestTable(ScrollView, can_focus=True):
             status = self.host_states.get(host)
             label = f" {inert(host)}" + (f"  ({status.state})" if status else "")
             style = base + self._style("group")
-            return Strip([Segment(_fit(label, width), style)], width)
+            return Strip([Segment(fit(label, width), style)], width)
         guest = self.guests[key]
         row_style = base
         stale = self._stale(guest)
@@ -473,7 +397,7 @@ class GuestTable(ScrollView, can_focus=True):
         for column in COLUMNS:
             w = self._name_width if column.key == "name" else column.width
             text, style = self._cell(guest, column.key, now, row_style, stale)
-            segments.append(Segment(_fit(text, w, column.right), style))
+            segments.append(Segment(fit(text, w, column.right), style))
             segments.append(Segment(" ", row_style))
         strip = Strip(segments)
         return strip.crop(int(self.scroll_x), int(self.scroll_x) + width).extend_cell_length(
@@ -487,7 +411,7 @@ class GuestTable(ScrollView, can_focus=True):
             label = column.label
             if column.key == self.sort_column:
                 label += "▼" if self.sort_reverse else "▲"
-            parts.append(_fit(label, w, column.right) + " ")
+            parts.append(fit(label, w, column.right) + " ")
         strip = Strip([Segment("".join(parts), style)])
         return strip.crop(int(self.scroll_x), int(self.scroll_x) + width).extend_cell_length(
             width, style)
@@ -506,12 +430,6 @@ class GuestTable(ScrollView, can_focus=True):
             style = row_style + Style(color=label, bold=True) if label and not stale \
                 else row_style
             return inert(guest.host), style
-        # Names and kinds come from the daemons: a TAB or an ESC would move the real
-        # cursor, a right-to-left override would flip the state column drawn after it.
-        if column == "kind":
-            return inert(guest.kind), row_style
-        if column == "name":
-            return inert(guest.name), row_style
         if column == "state":
             if guest.key in self.busy:
                 return f"⟳ {self.busy[guest.key]}", row_style + self._style("busy")
@@ -519,17 +437,4 @@ class GuestTable(ScrollView, can_focus=True):
                 return f"? {guest.state}", row_style
             cls = STATE_CLASS.get(guest.state, "shutoff")
             return str(guest.state), row_style + self._style(f"state-{cls}")
-        if column == "cpu":
-            running = guest.state == GuestState.RUNNING and guest.cpu_percent is not None
-            return (f"{guest.cpu_percent:.0f}" if running else "-"), row_style
-        if column == "vcpus":
-            return format_vcpus(guest.vcpus), row_style
-        if column == "memory":
-            return fmt_memory(guest.memory_mib), row_style
-        if column == "uptime":
-            running = guest.state in (GuestState.RUNNING, GuestState.PAUSED)
-            return (fmt_uptime(guest.started_at, now) if running else "-"), row_style
-        if column == "autostart":
-            return ("-" if guest.autostart is None else "yes" if guest.autostart
-                    else "no"), row_style
-        return "", row_style
+        return plain_cell(guest, column, now), row_style
