@@ -55,6 +55,12 @@ def is_no_domain(exc: libvirt.libvirtError) -> bool:
     return bool(exc.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN)
 
 
+def unsupported(exc: libvirt.libvirtError) -> bool:
+    """The driver has no such call, or refuses the flag asked for."""
+    return bool(exc.get_error_code() in (libvirt.VIR_ERR_NO_SUPPORT,
+                                         libvirt.VIR_ERR_INVALID_ARG))
+
+
 def _counted(method: Callable[P, R]) -> Callable[P, R]:
     """Count the call as a user of the connection, so close() never frees it mid-call."""
 
@@ -119,6 +125,10 @@ class LibvirtConnection:
         if last:
             self._close_now()
 
+    def _host_error(self, exc: libvirt.libvirtError) -> HostError:
+        """The daemon failed a call about the host as a whole (not one guest)."""
+        return HostError(self.host, f"{self.endpoint}: {message(exc)}")
+
     # -- connection ---------------------------------------------------------------------
     def open(self, *, events: bool = False) -> None:
         """Connect. With events, libvirt's event loop must exist before the connection does.
@@ -149,7 +159,7 @@ class LibvirtConnection:
                 self._fixed_facts = ("lxc", self._host_arch())
         except libvirt.libvirtError as exc:
             self.conn = None
-            raise HostError(self.host, f"{self.endpoint}: {message(exc)}") from None
+            raise self._host_error(exc) from None
 
     def _host_arch(self) -> str | None:
         import re
@@ -197,7 +207,7 @@ class LibvirtConnection:
                 with contextlib.suppress(libvirt.libvirtError):  # local drivers refuse it
                     conn.setKeepAlive(*(keepalive or (-1, 0)))
         except libvirt.libvirtError as exc:
-            raise HostError(self.host, f"{self.endpoint}: {message(exc)}") from None
+            raise self._host_error(exc) from None
 
     def close(self) -> None:
         """Close now, or as soon as the calls still running on the connection return."""
@@ -249,7 +259,7 @@ class LibvirtConnection:
         try:
             self._require().getLibVersion()
         except libvirt.libvirtError as exc:
-            raise HostError(self.host, f"{self.endpoint}: {message(exc)}") from None
+            raise self._host_error(exc) from None
 
     def _require(self) -> libvirt.virConnect:
         if self.conn is None:

@@ -11,8 +11,14 @@ import libvirt
 
 from tuivirt.actions import Action
 from tuivirt.backends.domxml import domain_kind_and_arch
-from tuivirt.backends.libvirt.connection import LibvirtConnection, is_no_domain, message, using
-from tuivirt.errors import ConsoleBusy, GuestError, HostError
+from tuivirt.backends.libvirt.connection import (
+    LibvirtConnection,
+    is_no_domain,
+    message,
+    unsupported,
+    using,
+)
+from tuivirt.errors import ConsoleBusy, GuestError
 from tuivirt.model import Guest, GuestState
 
 _STATES: dict[int, GuestState] = {
@@ -36,8 +42,7 @@ def _undefine(dom: libvirt.virDomain) -> None:
     try:
         dom.undefineFlags(flags)
     except libvirt.libvirtError as exc:
-        if exc.get_error_code() not in (libvirt.VIR_ERR_NO_SUPPORT,
-                                        libvirt.VIR_ERR_INVALID_ARG):
+        if not unsupported(exc):
             raise
         dom.undefine()
 
@@ -90,7 +95,7 @@ class GuestCalls(LibvirtConnection):
             transient = {d.UUIDString() for d in conn.listAllDomains(
                 libvirt.VIR_CONNECT_LIST_DOMAINS_TRANSIENT)}
         except libvirt.libvirtError as exc:
-            raise HostError(self.host, f"{self.endpoint}: {message(exc)}") from None
+            raise self._host_error(exc) from None
         guests = []
         for dom in domains:
             uuid = dom.UUIDString()
@@ -99,7 +104,7 @@ class GuestCalls(LibvirtConnection):
                                            persistent=uuid not in transient))
             except libvirt.libvirtError as exc:
                 if not is_no_domain(exc):  # vanished while we listed: skip it
-                    raise HostError(self.host, f"{self.endpoint}: {message(exc)}") from None
+                    raise self._host_error(exc) from None
         return guests
 
     @using
@@ -114,7 +119,7 @@ class GuestCalls(LibvirtConnection):
             if is_no_domain(exc):
                 self._facts.pop(uuid, None)
                 return None
-            raise HostError(self.host, f"{self.endpoint}: {message(exc)}") from None
+            raise self._host_error(exc) from None
 
     @using
     def cpu_times(self) -> dict[str, int] | None:
@@ -129,10 +134,9 @@ class GuestCalls(LibvirtConnection):
             stats = conn.getAllDomainStats(libvirt.VIR_DOMAIN_STATS_CPU_TOTAL,
                                            libvirt.VIR_CONNECT_GET_ALL_DOMAINS_STATS_RUNNING)
         except libvirt.libvirtError as exc:
-            if exc.get_error_code() in (libvirt.VIR_ERR_NO_SUPPORT,
-                                        libvirt.VIR_ERR_INVALID_ARG):
+            if unsupported(exc):
                 return None
-            raise HostError(self.host, f"{self.endpoint}: {message(exc)}") from None
+            raise self._host_error(exc) from None
         times = {dom.UUIDString(): int(values["cpu.time"]) for dom, values in stats
                  if "cpu.time" in values}
         return None if stats and not times else times
@@ -209,9 +213,7 @@ class GuestCalls(LibvirtConnection):
             except libvirt.libvirtError as exc:
                 with contextlib.suppress(libvirt.libvirtError):
                     stream.abort()
-                code = exc.get_error_code()
-                if flags and code in (libvirt.VIR_ERR_INVALID_ARG,
-                                      libvirt.VIR_ERR_NO_SUPPORT):
+                if flags and unsupported(exc):
                     flags = 0  # the driver has no forced takeover: plain open
                     continue
                 text = message(exc)

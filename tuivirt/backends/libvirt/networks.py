@@ -6,7 +6,7 @@ import libvirt
 
 from tuivirt.backends.domxml import network_bridge, network_ranges
 from tuivirt.backends.libvirt.connection import LibvirtConnection, message, using
-from tuivirt.errors import GuestError, HostError
+from tuivirt.errors import GuestError
 from tuivirt.model import Network
 
 
@@ -41,7 +41,7 @@ class NetworkCalls(LibvirtConnection):
         except libvirt.libvirtError as exc:
             if exc.get_error_code() == libvirt.VIR_ERR_NO_SUPPORT:
                 return []
-            raise HostError(self.host, f"{self.endpoint}: {message(exc)}") from None
+            raise self._host_error(exc) from None
 
     @using
     def network_xml(self, name: str, *, inactive: bool = False) -> str:
