@@ -6,8 +6,11 @@ import contextlib
 import threading
 from typing import Any
 
+import libvirt
+
 from tuivirt.backends.console.buffer import READ_CHUNK, ConsoleBuffer
 from tuivirt.backends.console.transport import KeyedTransport, KeyWriter
+from tuivirt.backends.libvirt.connection import message
 from tuivirt.errors import GuestError
 
 
@@ -16,9 +19,6 @@ class LibvirtConsole(KeyedTransport):
 
     def __init__(self, host: str, name: str, stream: Any, buffer: ConsoleBuffer,
                  label: str) -> None:
-        import libvirt
-
-        self._libvirt = libvirt
         self.host = host
         self.name = name
         self.stream = stream
@@ -34,34 +34,32 @@ class LibvirtConsole(KeyedTransport):
         stream.eventAddCallback(self._watching, self._on_event, None)
 
     def _events(self) -> int:
-        lv = self._libvirt
-        wanted = self._reading | lv.VIR_STREAM_EVENT_ERROR | lv.VIR_STREAM_EVENT_HANGUP
+        wanted = self._reading | libvirt.VIR_STREAM_EVENT_ERROR | libvirt.VIR_STREAM_EVENT_HANGUP
         if self._want_writable:
-            wanted |= lv.VIR_STREAM_EVENT_WRITABLE
+            wanted |= libvirt.VIR_STREAM_EVENT_WRITABLE
         return int(wanted)
 
     def _on_event(self, stream: Any, events: int, _opaque: Any) -> None:
-        lv = self._libvirt
-        if events & lv.VIR_STREAM_EVENT_READABLE:
+        if events & libvirt.VIR_STREAM_EVENT_READABLE:
             self._read(stream)
-        if events & lv.VIR_STREAM_EVENT_WRITABLE:
+        if events & libvirt.VIR_STREAM_EVENT_WRITABLE:
             with self._lock:
                 self._want_writable = False
                 self._update()
             self._keys.writable()
-        if events & (lv.VIR_STREAM_EVENT_ERROR | lv.VIR_STREAM_EVENT_HANGUP):
+        if events & (libvirt.VIR_STREAM_EVENT_ERROR | libvirt.VIR_STREAM_EVENT_HANGUP):
             # Drain what is left before saying so (the guest's last words).
             self._read(stream)
             self._finish("the console closed (guest shut down, rebooted or taken "
-                         "over)" if events & lv.VIR_STREAM_EVENT_HANGUP
+                         "over)" if events & libvirt.VIR_STREAM_EVENT_HANGUP
                          else "console stream error")
 
     def _read(self, stream: Any) -> None:
         while not self._closed:
             try:
                 data = stream.recv(READ_CHUNK)
-            except self._libvirt.libvirtError as exc:
-                self._finish(f"console: {exc.get_error_message() or exc}")
+            except libvirt.libvirtError as exc:
+                self._finish(f"console: {message(exc)}")
                 return
             if data == -2:  # would block: wait for the next READABLE
                 return
@@ -82,7 +80,7 @@ class LibvirtConsole(KeyedTransport):
         with self._lock:
             if self._closed or self._reading:
                 return
-            self._reading = self._libvirt.VIR_STREAM_EVENT_READABLE
+            self._reading = libvirt.VIR_STREAM_EVENT_READABLE
             self._update()
 
     def _update(self) -> None:
@@ -92,17 +90,17 @@ class LibvirtConsole(KeyedTransport):
         if wanted == self._watching:
             return
         self._watching = wanted
-        with contextlib.suppress(self._libvirt.libvirtError):
+        with contextlib.suppress(libvirt.libvirtError):
             self.stream.eventUpdateCallback(wanted)
 
     def _write(self, chunk: bytes) -> int:
         """(The key writer's thread.) As much of chunk as the stream takes now."""
         try:
             sent = self.stream.send(chunk)
-        except self._libvirt.libvirtError as exc:
+        except libvirt.libvirtError as exc:
             # The stream is dead (its daemon went away): it will not say so by itself.
             raise GuestError(self.host, self.name,
-                             f"console: {exc.get_error_message() or exc}") from None
+                             f"console: {message(exc)}") from None
         if sent == -2:  # full: the event loop says when it takes more
             with self._lock:
                 self._want_writable = True
@@ -118,7 +116,7 @@ class LibvirtConsole(KeyedTransport):
             self._closed = True
         self._keys.close()
         # Local to this process (no call to the daemon): no more events for this stream.
-        with contextlib.suppress(self._libvirt.libvirtError):
+        with contextlib.suppress(libvirt.libvirtError):
             self.stream.eventRemoveCallback()
         self.buffer.close(reason)
         # virStreamAbort waits for the daemon's answer: 40 s and more on the UI thread
@@ -130,7 +128,7 @@ class LibvirtConsole(KeyedTransport):
                          daemon=True).start()
 
     def _abort(self) -> None:
-        with contextlib.suppress(self._libvirt.libvirtError):
+        with contextlib.suppress(libvirt.libvirtError):
             self.stream.abort()
 
     def close(self) -> None:
