@@ -1,4 +1,4 @@
-"""The XML editor's helpers: diffs, the identity guard, and clones that can be defined."""
+"""The XML editor's helpers (diffs, the identity guard) and clones that can be defined."""
 
 from __future__ import annotations
 
@@ -8,13 +8,8 @@ from hypothesis import strategies as st
 from lxml import etree
 
 from tuivirt.backends import domxml
-from tuivirt.xmltools import (
-    DiskRef,
-    clone_domain,
-    clone_network,
-    identity_problem,
-    unified_diff,
-)
+from tuivirt.clone import DiskRef, clone_domain, clone_network
+from tuivirt.xmltools import identity_problem, unified_diff
 
 UUID = "6c2d2c1e-6f0a-4d5e-9b0e-0c7a3b1f2e11"
 

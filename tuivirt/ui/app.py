@@ -24,7 +24,7 @@ from textual.signal import Signal
 from textual.theme import Theme
 from textual.widgets import Input, Static
 
-from tuivirt import paths, xmltools
+from tuivirt import clone, paths
 from tuivirt.actions import PAUSE_TOGGLE, Action, Step, plan
 from tuivirt.backends import domxml
 from tuivirt.config import Config
@@ -381,7 +381,7 @@ class MainScreen(EditorHost):
         host, name = values["host"], values["name"]
 
         def derive(xml: str) -> tuple[str, str]:
-            result = xmltools.clone_domain(xml, name)
+            result = clone.clone_domain(xml, name)
             return result.xml, clone_note(source, host, result)
 
         self.open_derived(source, DefinitionRef(host, "domain", name), derive, "clone")
@@ -572,7 +572,7 @@ class MainScreen(EditorHost):
         self.run_worker(convert, thread=True, group="editor", exit_on_error=False)
 
 
-def clone_note(source: DefinitionRef, host: str, result: xmltools.CloneResult) -> str:
+def clone_note(source: DefinitionRef, host: str, result: clone.CloneResult) -> str:
     """What the user must review before defining a clone: the storage it would use."""
     lines = [f"Clone of {source.host}/{source.name}: uuid and MAC addresses removed."]
     if result.disks:
