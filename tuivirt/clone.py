@@ -78,13 +78,18 @@ def _set_name(root: etree._Element, new_name: str) -> None:
     name.text = new_name
 
 
+def _has_control(text: str) -> bool:
+    """Control characters or lone surrogates: no name libvirt or the kernel should get."""
+    return any(unicodedata.category(c) in ("Cc", "Cs") for c in text)
+
+
 def _check_name(new_name: str, kind: Kind, old_name: str) -> None:
     noun = NOUN[kind]
     if not new_name.strip():
         raise ValueError(f"the new {noun} needs a name")
     if "/" in new_name:
         raise ValueError(f"a {noun} name cannot contain '/': {new_name!r}")
-    if any(unicodedata.category(c) in ("Cc", "Cs") for c in new_name):
+    if _has_control(new_name):
         raise ValueError(f"a {noun} name cannot contain control characters: {new_name!r}")
     if new_name == old_name:
         raise ValueError(f"the clone needs a name other than the original's ({old_name!r})")
@@ -198,7 +203,7 @@ def _check_bridge(bridge: str) -> None:
         raise ValueError(f"a bridge name has 1 to 15 characters: {bridge!r}")
     if "/" in bridge or any(c.isspace() for c in bridge):
         raise ValueError(f"a bridge name cannot contain '/' or spaces: {bridge!r}")
-    if any(unicodedata.category(c) in ("Cc", "Cs") for c in bridge):
+    if _has_control(bridge):
         raise ValueError(f"a bridge name cannot contain control characters: {bridge!r}")
 
 
