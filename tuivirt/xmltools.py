@@ -1,11 +1,14 @@
-"""Pure functions on libvirt XML text for the definition editor: sizes, diff, identity.
+"""Pure functions on libvirt XML text for the definition editor and the CLI: parsing and
+well-formedness, sizes, diff, identity.
 
-lxml is imported inside the functions: `import tuivirt.xmltools` stays cheap at startup.
+lxml and difflib are imported inside the functions: `import tuivirt.xmltools` stays
+cheap at startup.
 """
 
 from __future__ import annotations
 
-import difflib
+import re
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
@@ -79,6 +82,8 @@ def unified_diff(old: str, new: str, old_label: str, new_label: str,
     """
     if old == new:
         return ""
+    import difflib
+
     out: list[str] = []
     for line in difflib.unified_diff(_lines(old), _lines(new), old_label, new_label,
                                      n=context, lineterm="\n"):
@@ -147,12 +152,49 @@ def string_value(root: etree._Element, child: str) -> str:
     return value if isinstance(value, str) else ""
 
 
-def parse_or_none(text: str) -> etree._Element | None:
+# -- parsing --------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class XMLProblem:
+    """Where an XML text is not well-formed; line and column are 1-based."""
+
+    line: int
+    column: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}, column {self.column}: {self.message}"
+
+
+def parse(text: str | bytes) -> etree._Element:
+    """The root element; lxml's error when the text is not well-formed.
+
+    The one parser tuivirt reads XML with: no entity is resolved, nothing is fetched.
+    surrogatepass: a buffer can hold lone surrogates (a paste of bad bytes); encoded so,
+    lxml reports them as invalid UTF-8 at their place instead of us crashing.
+    """
     from lxml import etree
 
-    parser = etree.XMLParser(resolve_entities=False, no_network=True,
-                             remove_blank_text=False)
+    data = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text
+    return etree.fromstring(data, etree.XMLParser(resolve_entities=False, no_network=True))
+
+
+def parse_or_none(text: str) -> etree._Element | None:
     try:
-        return etree.fromstring(text.encode("utf-8", "surrogateescape"), parser)
-    except Exception:  # not well-formed, lone surrogates, odd encodings: not our call
+        return parse(text)
+    except Exception:  # not well-formed, odd encodings: not our call
         return None
+
+
+def check_well_formed(text: str | bytes) -> XMLProblem | None:
+    """None when the text parses as XML, else where and why it does not."""
+    from lxml import etree
+
+    try:
+        parse(text)
+    except etree.XMLSyntaxError as exc:
+        line, column = exc.position if exc.position else (1, 1)
+        message = re.sub(r",\s*line \d+, column \d+\s*(\(.*\))?$", "", str(exc.msg or exc))
+        return XMLProblem(line=max(1, line), column=max(1, column), message=message)
+    except ValueError as exc:  # e.g. an encoding declaration lxml refuses in a str
+        return XMLProblem(line=1, column=1, message=str(exc))
+    return None

@@ -24,9 +24,8 @@ from textual.signal import Signal
 from textual.theme import Theme
 from textual.widgets import Input, Static
 
-from tuivirt import clone, paths
+from tuivirt import clone, paths, xmltools
 from tuivirt.actions import PAUSE_TOGGLE, Action, Step, plan
-from tuivirt.backends import domxml
 from tuivirt.config import Config
 from tuivirt.errors import ActionTimedOut, TuivirtError, message_of
 from tuivirt.inventory import Diff
@@ -558,7 +557,7 @@ class MainScreen(EditorHost):
         def convert() -> None:
             try:
                 xml = fleet.session(host).import_native(path)
-                name = (domxml.parse(xml).findtext("name") or "imported").strip()
+                name = (xmltools.parse(xml).findtext("name") or "imported").strip()
             except TuivirtError as exc:
                 self.app.call_from_thread(self.notify, f"import {path}: "
                                           f"{getattr(exc, 'message', exc)}",
