@@ -14,7 +14,8 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 
 from tests.ptyrun import PtyRun
-from tuivirt.backends.console import ConsoleBuffer, Transport
+from tuivirt.backends.console.buffer import ConsoleBuffer
+from tuivirt.backends.console.transport import Transport
 from tuivirt.model import Guest, GuestState
 from tuivirt.ui.console import fastpath
 from tuivirt.ui.console.pane import ConsolePane

@@ -17,7 +17,7 @@ import pytest
 
 from tests.conftest import Lab, run_cli
 from tests.ui.pilot import UserTerminal, make_app, open_first_console, ready, shows, until
-from tuivirt.backends.libvirt import ensure_event_loop
+from tuivirt.backends.libvirt.loop import ensure_event_loop
 from tuivirt.config import parse_config
 from tuivirt.model import GuestState
 from tuivirt.session import Fleet

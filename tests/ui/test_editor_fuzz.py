@@ -14,10 +14,10 @@ from hypothesis import strategies as st
 from textual.app import App, ComposeResult
 
 from tests.ui.pilot import DOMAIN_XML
-from tuivirt.backends.domxml import check_well_formed
 from tuivirt.model import DefinitionRef
 from tuivirt.ui.common.dialogs import DiffScreen
 from tuivirt.ui.editor.xml_editor import EditorPane
+from tuivirt.xmltools import check_well_formed
 
 REF = DefinitionRef("local", "domain", "web-frontend", "qemu:///system",
                     "00000000-0000-4000-8000-000000000000")

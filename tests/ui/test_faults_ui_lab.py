@@ -13,7 +13,7 @@ import pytest
 from tests.conftest import Lab
 from tests.faults import Faults
 from tests.ui.pilot import Notes, until
-from tuivirt.backends.libvirt import ensure_event_loop
+from tuivirt.backends.libvirt.loop import ensure_event_loop
 from tuivirt.config import parse_config
 from tuivirt.model import DOCKER, GuestState
 from tuivirt.session import Fleet

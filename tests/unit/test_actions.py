@@ -10,7 +10,7 @@ import docker
 import pytest
 
 from tuivirt.actions import PAUSE_TOGGLE, Action, plan
-from tuivirt.backends import libvirt as libvirt_backend
+from tuivirt.backends.libvirt import guests as libvirt_guests
 from tuivirt.config import Config, HostConfig
 from tuivirt.errors import ReadOnlyError
 from tuivirt.model import Guest, GuestState
@@ -95,7 +95,7 @@ def test_unknown_request_is_an_error() -> None:
 @pytest.mark.parametrize("action", list(Action))
 def test_every_action_has_a_docker_call_and_a_libvirt_call(action: Action) -> None:
     assert callable(getattr(docker.APIClient, action.docker))
-    assert action in libvirt_backend._DOMAIN_CALLS
+    assert action in libvirt_guests._DOMAIN_CALLS
     assert action.doing and action.done and action.help
 
 

@@ -7,7 +7,7 @@ import threading
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tuivirt.backends.console import ConsoleBuffer
+from tuivirt.backends.console.buffer import ConsoleBuffer
 
 
 @given(writes=st.lists(st.binary(min_size=1, max_size=5000), max_size=40),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
-from tuivirt.backends.console import KeyWriter
+from tuivirt.backends.console.transport import KeyWriter
 from tuivirt.errors import GuestError
 
 

@@ -1,4 +1,4 @@
-"""The XML editor's helpers: diffs, the identity guard, and clones that can be defined."""
+"""The XML editor's helpers (diffs, the identity guard) and clones that can be defined."""
 
 from __future__ import annotations
 
@@ -7,14 +7,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from lxml import etree
 
-from tuivirt.backends import domxml
-from tuivirt.xmltools import (
-    DiskRef,
-    clone_domain,
-    clone_network,
-    identity_problem,
-    unified_diff,
-)
+from tuivirt import xmltools
+from tuivirt.clone import DiskRef, clone_domain, clone_network
+from tuivirt.xmltools import identity_problem, unified_diff
 
 UUID = "6c2d2c1e-6f0a-4d5e-9b0e-0c7a3b1f2e11"
 
@@ -119,7 +114,7 @@ NETWORK = """<network>
 
 def c14n(text: str) -> bytes:
     """The canonical form: quote style aside, formatting and comments count."""
-    return etree.tostring(domxml.parse(text), method="c14n")
+    return etree.tostring(xmltools.parse(text), method="c14n")
 
 
 def without_lines(text: str, *fragments: str) -> str:
@@ -138,7 +133,7 @@ def test_clone_qemu_domain_changes_only_identity() -> None:
     assert "<!-- sized for the staging load -->" in result.xml
     assert result.xml.endswith("</domain>\n")
     assert "web.qcow2" in result.xml  # the caller copies it, the clone keeps the path
-    assert domxml.check_well_formed(result.xml) is None
+    assert xmltools.check_well_formed(result.xml) is None
 
 
 def test_clone_lists_every_disk_with_its_source() -> None:
@@ -151,7 +146,7 @@ def test_clone_lists_every_disk_with_its_source() -> None:
 
 
 def test_clone_keeps_static_labels() -> None:
-    root = domxml.parse(clone_domain(QEMU, "web-copy").xml)
+    root = xmltools.parse(clone_domain(QEMU, "web-copy").xml)
     dynamic, static = root.findall("seclabel")
     assert len(dynamic) == 0 and dynamic.get("relabel") == "yes"
     assert static.findtext("label") == "+107:+107"
@@ -165,7 +160,7 @@ def test_clone_gets_fresh_smbios_uuid_genid_and_lists_nvram() -> None:
                        "  </sysinfo>\n  <os>\n"
                        "    <nvram>/var/lib/libvirt/qemu/nvram/web_VARS.fd</nvram>\n")
     result = clone_domain(xml, "web-copy")
-    root = domxml.parse(result.xml)
+    root = xmltools.parse(result.xml)
     assert UUID not in result.xml
     assert [e.get("name") for e in root.findall("sysinfo/system/entry")] == ["serial"]
     genid = root.find("genid")
@@ -176,7 +171,7 @@ def test_clone_gets_fresh_smbios_uuid_genid_and_lists_nvram() -> None:
 
 def test_clone_lxc_domain_reports_filesystems() -> None:
     result = clone_domain(LXC, "box2")
-    root = domxml.parse(result.xml)
+    root = xmltools.parse(result.xml)
     assert root.findtext("name") == "box2"
     assert root.find("uuid") is None and not root.findall(".//mac")
     assert result.disks == (
@@ -279,7 +274,7 @@ FROM_BYTES = st.binary().map(lambda b: b.decode("utf-8", "surrogateescape"))
 def test_identity_problem_and_well_formed_check_never_raise(text: str) -> None:
     identity_problem(QEMU, text, "domain")
     identity_problem(text, QEMU, "network")
-    domxml.check_well_formed(text)
+    xmltools.check_well_formed(text)
 
 
 LONE_SURROGATES = st.text(st.one_of(st.characters(), st.characters(
@@ -295,14 +290,14 @@ def test_identity_problem_survives_any_editor_buffer(text: str) -> None:
 # --- clone_network ------------------------------------------------------------------
 
 def ip4(xml: str) -> etree._Element:
-    ip = domxml.parse(xml).find("ip")
+    ip = xmltools.parse(xml).find("ip")
     assert ip is not None
     return ip
 
 
 def test_clone_network_without_bridge_lets_libvirt_pick_one() -> None:
     xml = clone_network(NETWORK, "lab", None, None)
-    root = domxml.parse(xml)
+    root = xmltools.parse(xml)
     assert root.findtext("name") == "lab"
     assert root.find("uuid") is None and root.find("mac") is None
     bridge = root.find("bridge")
@@ -312,7 +307,7 @@ def test_clone_network_without_bridge_lets_libvirt_pick_one() -> None:
 
 
 def test_clone_network_sets_or_adds_the_bridge() -> None:
-    bridge = domxml.parse(clone_network(NETWORK, "lab", "virbr9", None)).find("bridge")
+    bridge = xmltools.parse(clone_network(NETWORK, "lab", "virbr9", None)).find("bridge")
     assert bridge is not None and bridge.get("name") == "virbr9"
     bare = "<network>\n  <name>iso</name>\n  <ip address='10.0.0.1' prefix='24'/>\n</network>"
     xml = clone_network(bare, "iso2", "br-iso2", None)
@@ -323,7 +318,7 @@ def test_clone_network_sets_or_adds_the_bridge() -> None:
 def test_clone_of_host_bridge_network_keeps_the_host_bridge() -> None:
     xml = ("<network><name>lan</name><forward mode='bridge'/><bridge name='br0'/>"
            "</network>")
-    bridge = domxml.parse(clone_network(xml, "lan2", None, None)).find("bridge")
+    bridge = xmltools.parse(clone_network(xml, "lan2", None, None)).find("bridge")
     assert bridge is not None and bridge.get("name") == "br0"
 
 
@@ -345,7 +340,7 @@ def test_clone_network_to_another_24_normalises_the_cidr() -> None:
     r = ip.find("dhcp/range")
     assert r is not None and (r.get("start"), r.get("end")) == ("192.168.150.100",
                                                                "192.168.150.199")
-    v6 = domxml.parse(xml).findall("ip")[1]
+    v6 = xmltools.parse(xml).findall("ip")[1]
     assert v6.get("address") == "fd00:122::1"  # another family: untouched
 
 
@@ -356,7 +351,7 @@ def test_clone_network_to_a_narrower_net_spans_it() -> None:
 
 def test_clone_network_ipv6() -> None:
     xml = clone_network(NETWORK, "lab", None, "fd00:150::/64")
-    v4, v6 = domxml.parse(xml).findall("ip")
+    v4, v6 = xmltools.parse(xml).findall("ip")
     assert v4.get("address") == "192.168.122.1"
     assert (v6.get("address"), v6.get("prefix")) == ("fd00:150::1", "64")
 

@@ -24,7 +24,7 @@ def register(sub: Any) -> None:
 def cmd_console(args: argparse.Namespace, config: Config) -> int:
     if not sys.stdin.isatty() or not sys.stdout.isatty():
         raise UsageError("console needs a terminal")
-    from tuivirt.backends.libvirt import ensure_event_loop
+    from tuivirt.backends.libvirt.loop import ensure_event_loop
 
     ensure_event_loop()  # before any connection: the console stream is read on it
     fleet = open_fleet(config)

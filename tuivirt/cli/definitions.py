@@ -76,11 +76,11 @@ def cmd_dumpxml(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_define(args: argparse.Namespace, config: Config) -> int:
-    from tuivirt.backends import domxml
+    from tuivirt import xmltools
 
     check_host(config, args.host)
     xml = _read_definition(args.file)
-    problem = domxml.check_well_formed(xml)
+    problem = xmltools.check_well_formed(xml)
     if problem is not None:
         raise UsageError(f"{args.file}:{problem.line}:{problem.column}: XML is not "
                          f"well-formed: {problem.message}")
@@ -186,7 +186,7 @@ def _run_editor(config: Config, fleet: Any, ref: DefinitionRef, *,
 
 
 def cmd_import_lxc(args: argparse.Namespace, config: Config) -> int:
-    from tuivirt.backends import domxml
+    from tuivirt import xmltools
 
     check_host(config, args.host)
     fleet = open_fleet(config)
@@ -198,7 +198,7 @@ def cmd_import_lxc(args: argparse.Namespace, config: Config) -> int:
         if args.print:
             sys.stdout.write(xml if xml.endswith("\n") else xml + "\n")
             return EXIT_OK
-        name = (domxml.parse(xml).findtext("name") or "imported").strip()
+        name = (xmltools.parse(xml).findtext("name") or "imported").strip()
         note = (f"Converted from {args.host}:{args.path} by libvirt (lxc-tools). Review, "
                 "then ctrl+s defines it.")
         return _run_editor(config, fleet, DefinitionRef(args.host, "domain", name),

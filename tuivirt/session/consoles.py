@@ -16,7 +16,8 @@ from tuivirt.model import DOCKER, Guest
 from tuivirt.session.core import SessionCore
 
 if TYPE_CHECKING:  # the console transports cost ~3 ms to import: not on `list`'s path
-    from tuivirt.backends.console import ConsoleBuffer, Transport
+    from tuivirt.backends.console.buffer import ConsoleBuffer
+    from tuivirt.backends.console.transport import Transport
 
 
 class Consoles(SessionCore):
@@ -29,7 +30,9 @@ class Consoles(SessionCore):
         via "auto" prefers the libvirt stream and falls back to `virsh console` over SSH
         when the host's libvirt cannot be reached; "ssh" asks for the fallback itself.
         """
-        from tuivirt.backends.console import DockerConsole, LibvirtConsole, SSHConsole
+        from tuivirt.backends.console.docker import DockerConsole
+        from tuivirt.backends.console.libvirt import LibvirtConsole
+        from tuivirt.backends.console.ssh import SSHConsole
 
         self.ensure_connected()  # `tuivirt console`: F5 after its daemon came back
         # A console is a keyboard on the guest: a read-only host refuses it like any change.

@@ -20,7 +20,7 @@ from tuivirt.model import DOCKER, Guest, HostState
 from tuivirt.session.events import Endpoint, Recovered, SessionEvent
 
 if TYPE_CHECKING:  # the console transports cost ~3 ms to import: not on `list`'s path
-    from tuivirt.backends.console import Transport
+    from tuivirt.backends.console.transport import Transport
 
 #: Docker events that change what we show; the rest (exec_*, attach, resize...) do not.
 DOCKER_EVENTS = {"create", "start", "restart", "stop", "die", "kill", "pause", "unpause",

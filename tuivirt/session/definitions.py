@@ -39,12 +39,12 @@ class Definitions(SessionCore):
 
     def _document(self, text: str, kind: str, name: str | None) -> Any:
         """The parsed root of a definition: well-formed and of the expected kind."""
-        from tuivirt.backends import domxml
+        from tuivirt import xmltools
 
-        problem = domxml.check_well_formed(text)
+        problem = xmltools.check_well_formed(text)
         if problem is not None:
             raise GuestError(self.name, name, f"XML is not well-formed: {problem}")
-        root = domxml.parse(text)
+        root = xmltools.parse(text)
         if root.tag != kind:
             raise GuestError(self.name, name, f"expected a <{kind}> document, got "
                              f"<{root.tag}>")

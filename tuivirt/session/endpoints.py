@@ -56,7 +56,7 @@ class Endpoints(SessionCore):
                 endpoint.close()
                 raise
         else:
-            from tuivirt.backends.libvirt import event_loop_running
+            from tuivirt.backends.libvirt.loop import event_loop_running
 
             endpoint = self._libvirt_endpoint(spec)  # may forward a socket: may fail
             try:

@@ -13,8 +13,9 @@ from textual.message import Message
 from textual.timer import Timer
 from textual.widgets import Input, Static
 
-from tuivirt.backends.console import ConsoleBuffer, ConsoleBusy, Transport
-from tuivirt.errors import ReadOnlyError, TuivirtError
+from tuivirt.backends.console.buffer import ConsoleBuffer
+from tuivirt.backends.console.transport import Transport
+from tuivirt.errors import ConsoleBusy, ReadOnlyError, TuivirtError
 from tuivirt.model import Guest, GuestState
 from tuivirt.text import inert
 from tuivirt.ui.console import fastpath

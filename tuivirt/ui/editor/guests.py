@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from functools import partial
 
-from tuivirt import xmltools
-from tuivirt.backends import domxml
+from tuivirt import clone, xmltools
 from tuivirt.model import DOCKER, DefinitionRef, Guest
 from tuivirt.ui.common.workers import ThreadJobs
 from tuivirt.ui.editor.host import EditorHost
@@ -73,7 +72,7 @@ class GuestDefinitions(ThreadJobs, EditorHost):
         host, name = values["host"], values["name"]
 
         def derive(xml: str) -> tuple[str, str]:
-            result = xmltools.clone_domain(xml, name)
+            result = clone.clone_domain(xml, name)
             return result.xml, clone_note(source, host, result)
 
         self.open_derived(source, DefinitionRef(host, "domain", name), derive, "clone")
@@ -99,7 +98,7 @@ class GuestDefinitions(ThreadJobs, EditorHost):
 
         def convert() -> tuple[str, str]:
             xml = fleet.session(host).import_native(path)
-            return xml, (domxml.parse(xml).findtext("name") or "imported").strip()
+            return xml, (xmltools.parse(xml).findtext("name") or "imported").strip()
 
         def review(converted: tuple[str, str]) -> None:
             xml, name = converted
@@ -110,7 +109,7 @@ class GuestDefinitions(ThreadJobs, EditorHost):
         self.in_thread(convert, review, what=f"import {path}", group="editor")
 
 
-def clone_note(source: DefinitionRef, host: str, result: xmltools.CloneResult) -> str:
+def clone_note(source: DefinitionRef, host: str, result: clone.CloneResult) -> str:
     """What the user must review before defining a clone: the storage it would use."""
     lines = [f"Clone of {source.host}/{source.name}: uuid and MAC addresses removed."]
     if result.disks:

@@ -33,12 +33,12 @@ from textual.widgets import Input, Static, TextArea
 from textual.widgets.text_area import Selection
 
 from tuivirt import backups, drafts, xmltools
-from tuivirt.backends.domxml import XMLProblem, check_well_formed
 from tuivirt.errors import DefinitionChanged, TuivirtError, read_only_refusal
 from tuivirt.model import Applied, DefinitionRef
 from tuivirt.text import in_place, inert, inert_lines
 from tuivirt.ui.common.dialogs import ChoiceScreen, DiffScreen
 from tuivirt.ui.console.terminal import OwnsQuitKey
+from tuivirt.xmltools import XMLProblem, check_well_formed
 
 if TYPE_CHECKING:
     from tuivirt.session import Fleet

@@ -10,7 +10,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import DataTable, Footer, Static
 
-from tuivirt import xmltools
+from tuivirt import clone
 from tuivirt.config import Config
 from tuivirt.errors import TuivirtError, read_only_refusal
 from tuivirt.inventory import Diff
@@ -236,7 +236,7 @@ class NetworksScreen(EditorHost):
         name, bridge, cidr = values["name"], values["bridge"], values["cidr"]
 
         def derive(xml: str) -> tuple[str, str]:
-            text = xmltools.clone_network(xml, name, bridge or None, cidr or None)
+            text = clone.clone_network(xml, name, bridge or None, cidr or None)
             note = (f"From {source.host}/network:{source.name}: uuid and MAC removed"
                     + (f", bridge {bridge}" if bridge else ", bridge name left to libvirt")
                     + (f", addresses {cidr}" if cidr
