@@ -64,6 +64,9 @@ def use_daemon_threads() -> None:
     asyncio.get_running_loop().set_default_executor(DaemonThreads())
 
 
+FINISHED = (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED)
+
+
 class ThreadJobs:
     """The one way thread work reports back to the UI (the console's fast path aside).
 
@@ -92,8 +95,10 @@ class ThreadJobs:
         return worker
 
     def _on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        # Decide on the state this message carries, not on the worker's state now: a
+        # quick job is finished before its RUNNING message is handled.
         jobs = getattr(self, "_jobs", {})
-        if event.worker not in jobs or not event.worker.is_finished:
+        if event.worker not in jobs or event.state not in FINISHED:
             return
         then, what, failed = jobs.pop(event.worker)
         error = event.worker.error
