@@ -82,12 +82,13 @@ def volume_record(host: str, pool: str, xml: str) -> Volume:
     """A volume from its XML (one call per volume: the XML holds every fact we show)."""
     root = parse(xml)
     fmt = root.find("target/format")
-    return Volume(host=host, pool=pool, name=(root.findtext("name") or "").strip(),
-                  path=(root.findtext("target/path") or "").strip(),
+    # Not stripped: a file name may end in a blank, and it is the volume's name.
+    return Volume(host=host, pool=pool, name=root.findtext("name") or "",
+                  path=root.findtext("target/path") or "",
                   format=fmt.get("type") if fmt is not None else None,
                   capacity=_bytes(root.find("capacity")),
                   allocation=_bytes(root.find("allocation")),
-                  backing=(root.findtext("backingStore/path") or "").strip() or None)
+                  backing=root.findtext("backingStore/path") or None)
 
 
 def volume_xml(name: str, capacity: int, fmt: str, backing: str | None = None) -> str:
