@@ -170,6 +170,13 @@ def test_create_with_backing_list_resize_refresh(lab: Lab, lab_config: Path,
     assert "32 MiB is less than its 128 MiB" in proc.stderr and "--shrink" in proc.stderr
     assert capacity(lab, host, top) == 128 * 2**20
 
+    # The base image under the overlay is not deleted (the overlay would be lost).
+    proc = run_cli("volume", "delete", f"{host}/{POOL}/{base}", "--yes", config=lab_config)
+    assert proc.returncode == 1
+    assert f"{host}/{POOL}/{base}: the backing file of volume {top}: delete that first" \
+        in proc.stderr
+    assert base in vol_names(lab, host)
+
     # A file put in the pool's directory behind libvirt's back shows after a refresh.
     stray = volume_name(host)
     (pool_dir(lab, host) / stray).write_bytes(b"\0" * 4096)

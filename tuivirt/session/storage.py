@@ -163,8 +163,13 @@ class Storage(SessionCore):
         return fresh, volume.capacity
 
     def check_delete(self, volume: Volume) -> None:
-        """Why `volume` (from `volume()`) cannot be deleted, raised: a read-only host, or
-        guests that use it (named). For the CLI and UI to ask only when it can be done."""
+        """Why `volume` (from `volume()`) cannot be deleted, raised: a read-only host,
+        guests that use it, or volumes of its pool over it as their backing file (each
+        named). For the CLI and UI to ask only when it can be done."""
+        import os
+
+        from tuivirt.backends import storage
+
         where = f"{volume.pool}/{volume.name}"
         self._check_writable(f"delete volume {volume.name} in pool {volume.pool}", where)
         if volume.used_by:
@@ -172,6 +177,16 @@ class Storage(SessionCore):
             theirs = "their definitions" if len(volume.used_by) > 1 else "its definition"
             raise GuestError(self.name, where, f"in use by {users}: remove it from {theirs} "
                              "first")
+        pool, endpoint = self.pool(volume.pool)
+        path = os.path.normpath(volume.path)
+        overlays = [v.name for v in storage.call(endpoint, "list volumes",
+                                                 storage.list_volumes, self.name, pool.name)
+                    if v.backing and os.path.normpath(v.backing) == path]
+        if overlays:
+            many = len(overlays) > 1
+            raise GuestError(self.name, where, f"the backing file of volume"
+                             f"{'s' if many else ''} {', '.join(sorted(overlays))}: delete "
+                             f"{'those' if many else 'that'} first")
 
     def delete_volume(self, volume: Volume) -> None:
         """Delete a volume (from `volume()`): refused while a guest uses it, asking the
