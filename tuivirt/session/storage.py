@@ -127,9 +127,13 @@ class Storage(SessionCore):
         if not pool.active:
             raise GuestError(self.name, pool.name, f"pool {pool.name} is not active: start "
                              "it first")
-        existing = {v.name for v in storage.call(endpoint, "list volumes",
-                                                 storage.list_volumes, self.name, pool.name)}
-        if name in existing:
+        try:  # one lookup, not a listing (a pool may hold thousands)
+            storage.call(endpoint, "volume", storage.lookup_volume, self.name, pool.name,
+                         name)
+        except GuestError as exc:
+            if not exc.missing:
+                raise
+        else:
             raise GuestError(self.name, f"{pool.name}/{name}", f"a volume named {name!r} "
                              f"already exists in pool {pool.name} on {self.name}")
         if capacity > pool.available:
