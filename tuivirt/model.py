@@ -167,3 +167,49 @@ def format_vcpus(vcpus: float | None) -> str:
 def version_string(packed: int) -> str:
     """libvirt packs versions as major * 1e6 + minor * 1e3 + release."""
     return f"{packed // 1_000_000}.{packed // 1000 % 1000}.{packed % 1000}"
+
+
+@dataclass(frozen=True, slots=True)
+class Pool:
+    """A libvirt storage pool (shared by the QEMU and LXC drivers of one libvirtd)."""
+
+    host: str
+    name: str
+    uuid: str
+    type: str  # dir, logical, netfs, ...
+    active: bool
+    autostart: bool
+    persistent: bool
+    capacity: int  # bytes; 0 while inactive
+    allocation: int
+    available: int
+    path: str | None = None  # the target directory or device
+    endpoint: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"host": self.host, "name": self.name, "uuid": self.uuid, "type": self.type,
+                "state": "active" if self.active else "inactive",
+                "autostart": self.autostart, "persistent": self.persistent,
+                "capacity": self.capacity, "allocation": self.allocation,
+                "available": self.available, "path": self.path}
+
+
+@dataclass(frozen=True, slots=True)
+class Volume:
+    """A volume of a storage pool, and the guests whose disks use it."""
+
+    host: str
+    pool: str
+    name: str
+    path: str
+    format: str | None  # qcow2, raw, ... (None: the pool type has no formats)
+    capacity: int  # bytes
+    allocation: int
+    backing: str | None = None  # the backing file's path
+    used_by: tuple[str, ...] = ()  # guest names
+
+    def to_json(self) -> dict[str, Any]:
+        return {"host": self.host, "pool": self.pool, "name": self.name, "path": self.path,
+                "format": self.format, "capacity": self.capacity,
+                "allocation": self.allocation, "backing": self.backing,
+                "used_by": list(self.used_by)}
