@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tuivirt.backends import domxml
-from tuivirt.backends.storage import disk_sources, volume_record, volume_users, volume_xml
+from tuivirt.backends.libvirt.storage import disk_sources, volume_record, volume_users, volume_xml
 from tuivirt.session.storage import volume_name_problem
 from tuivirt.sizes import SizeError, human_size, parse_size
 

@@ -44,7 +44,7 @@ class Storage(SessionCore):
 
     def pools(self) -> list[Pool]:
         """Every pool once (the QEMU and LXC drivers of one libvirtd share them)."""
-        from tuivirt.backends import storage
+        from tuivirt.backends.libvirt import storage
 
         seen: dict[str, Pool] = {}
         for endpoint in self._storage_endpoints():
@@ -56,7 +56,7 @@ class Storage(SessionCore):
     def pool(self, name: str) -> tuple[Pool, LibvirtEndpoint]:
         """The pool of that name and the connection that has it; GuestError (missing)
         naming the pools there are when there is none."""
-        from tuivirt.backends import storage
+        from tuivirt.backends.libvirt import storage
 
         for endpoint in self._storage_endpoints():
             try:
@@ -70,7 +70,7 @@ class Storage(SessionCore):
                          f"(pools: {known})", missing=True)
 
     def _guest_disks(self) -> list[tuple[str, list[str]]]:
-        from tuivirt.backends import storage
+        from tuivirt.backends.libvirt import storage
 
         domains: list[tuple[str, list[str]]] = []
         for endpoint in self._storage_endpoints():
@@ -79,7 +79,7 @@ class Storage(SessionCore):
 
     def volumes(self, pool_name: str) -> list[Volume]:
         """The pool's volumes, each with the guests (on every connection) that use it."""
-        from tuivirt.backends import storage
+        from tuivirt.backends.libvirt import storage
 
         pool, endpoint = self.pool(pool_name)
         found = storage.call(endpoint, "list volumes", storage.list_volumes, self.name,
@@ -91,7 +91,7 @@ class Storage(SessionCore):
 
     def volume(self, pool_name: str, name: str) -> tuple[Volume, LibvirtEndpoint]:
         """One volume with its users; GuestError (missing) when the pool has none such."""
-        from tuivirt.backends import storage
+        from tuivirt.backends.libvirt import storage
 
         pool, endpoint = self.pool(pool_name)
         try:
@@ -109,7 +109,7 @@ class Storage(SessionCore):
     def create_volume(self, pool_name: str, name: str, capacity: int, fmt: str = "qcow2",
                       backing: str | None = None) -> Volume:
         """A new sparse volume; refused when the name is taken or the pool has no room."""
-        from tuivirt.backends import storage
+        from tuivirt.backends.libvirt import storage
 
         self._check_writable(f"create volume {name} in pool {pool_name}",
                              f"{pool_name}/{name}")
@@ -145,7 +145,7 @@ class Storage(SessionCore):
     def resize_volume(self, pool_name: str, name: str, capacity: int, *,
                       shrink: bool = False) -> tuple[Volume, int]:
         """Grow (or with `shrink`, shrink) a volume; returns it and its old capacity."""
-        from tuivirt.backends import storage
+        from tuivirt.backends.libvirt import storage
 
         self._check_writable(f"resize volume {name} in pool {pool_name}",
                              f"{pool_name}/{name}")
@@ -172,7 +172,7 @@ class Storage(SessionCore):
         named). For the CLI and UI to ask only when it can be done."""
         import os
 
-        from tuivirt.backends import storage
+        from tuivirt.backends.libvirt import storage
 
         where = f"{volume.pool}/{volume.name}"
         self._check_writable(f"delete volume {volume.name} in pool {volume.pool}", where)
@@ -195,7 +195,7 @@ class Storage(SessionCore):
     def delete_volume(self, volume: Volume) -> None:
         """Delete a volume (from `volume()`): refused while a guest uses it, asking the
         daemons again right before (a guest may have been given it meanwhile)."""
-        from tuivirt.backends import storage
+        from tuivirt.backends.libvirt import storage
 
         self.check_delete(volume)
         fresh, endpoint = self.volume(volume.pool, volume.name)
@@ -209,7 +209,7 @@ class Storage(SessionCore):
 
     def pool_action(self, pool_name: str, action: str, enable: bool = True) -> Pool:
         """start, stop, autostart (enable: on/off), refresh; returns the pool after."""
-        from tuivirt.backends import storage
+        from tuivirt.backends.libvirt import storage
 
         self.check_pool_action(pool_name, action)
         pool, endpoint = self.pool(pool_name)

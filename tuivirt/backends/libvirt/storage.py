@@ -14,9 +14,10 @@ from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 import libvirt
 
-from tuivirt.backends.domxml import parse
-from tuivirt.errors import GuestError, HostError
+from tuivirt.backends.libvirt.connection import message
+from tuivirt.errors import GuestError
 from tuivirt.model import Pool, Volume
+from tuivirt.xmltools import parse
 
 if TYPE_CHECKING:
     from tuivirt.backends.libvirt import LibvirtEndpoint
@@ -33,10 +34,6 @@ POOL_ACTIONS: dict[str, Callable[[Any, bool], object]] = {
 }
 
 
-def _message(exc: libvirt.libvirtError) -> str:
-    return str(exc.get_error_message() or exc)
-
-
 def call(endpoint: LibvirtEndpoint, what: str,
          fn: Callable[Concatenate[Any, P], R], *args: P.args, **kwargs: P.kwargs) -> R:
     """fn(conn, ...) on the endpoint's connection: counted and bounded by its deadline.
@@ -48,7 +45,7 @@ def call(endpoint: LibvirtEndpoint, what: str,
         try:
             return fn(endpoint._require(), *args, **kwargs)
         except libvirt.libvirtError as exc:
-            raise HostError(endpoint.host, f"{endpoint.endpoint}: {_message(exc)}") from None
+            raise endpoint._host_error(exc) from None
         finally:
             endpoint._leave()
 
@@ -165,14 +162,14 @@ def _pool(conn: Any, host: str, name: str) -> Any:
     try:
         return conn.storagePoolLookupByName(name)
     except libvirt.libvirtError as exc:
-        raise GuestError(host, name, _message(exc), missing=_missing_pool(exc)) from None
+        raise GuestError(host, name, message(exc), missing=_missing_pool(exc)) from None
 
 
 def _volume(conn: Any, host: str, pool: str, name: str) -> Any:
     try:
         return _pool(conn, host, pool).storageVolLookupByName(name)
     except libvirt.libvirtError as exc:
-        raise GuestError(host, f"{pool}/{name}", _message(exc),
+        raise GuestError(host, f"{pool}/{name}", message(exc),
                          missing=_missing_volume(exc)) from None
 
 
@@ -211,7 +208,7 @@ def lookup_pool(conn: Any, host: str, endpoint: str, name: str) -> Pool:
     try:
         return _pool_record(host, endpoint, pool)
     except libvirt.libvirtError as exc:
-        raise GuestError(host, name, _message(exc), missing=_missing_pool(exc)) from None
+        raise GuestError(host, name, message(exc), missing=_missing_pool(exc)) from None
 
 
 def list_volumes(conn: Any, host: str, pool_name: str) -> list[Volume]:
@@ -220,7 +217,7 @@ def list_volumes(conn: Any, host: str, pool_name: str) -> list[Volume]:
     try:
         volumes = pool.listAllVolumes(0)
     except libvirt.libvirtError as exc:
-        raise GuestError(host, pool_name, _message(exc), missing=_missing_pool(exc)) from None
+        raise GuestError(host, pool_name, message(exc), missing=_missing_pool(exc)) from None
     out = []
     for volume in volumes:
         try:
@@ -236,7 +233,7 @@ def lookup_volume(conn: Any, host: str, pool: str, name: str) -> Volume:
     try:
         return volume_record(host, pool, str(volume.XMLDesc(0)))
     except libvirt.libvirtError as exc:
-        raise GuestError(host, f"{pool}/{name}", _message(exc),
+        raise GuestError(host, f"{pool}/{name}", message(exc),
                          missing=_missing_volume(exc)) from None
 
 
@@ -263,7 +260,7 @@ def create_volume(conn: Any, host: str, pool: str, xml: str) -> Volume:
         volume = target.createXML(xml, 0)
         return volume_record(host, pool, str(volume.XMLDesc(0)))
     except libvirt.libvirtError as exc:
-        raise GuestError(host, pool, _message(exc)) from None
+        raise GuestError(host, pool, message(exc)) from None
 
 
 def resize_volume(conn: Any, host: str, pool: str, name: str, capacity: int,
@@ -274,7 +271,7 @@ def resize_volume(conn: Any, host: str, pool: str, name: str, capacity: int,
         volume.resize(capacity, flags)
         return volume_record(host, pool, str(volume.XMLDesc(0)))
     except libvirt.libvirtError as exc:
-        raise GuestError(host, f"{pool}/{name}", _message(exc)) from None
+        raise GuestError(host, f"{pool}/{name}", message(exc)) from None
 
 
 def delete_volume(conn: Any, host: str, pool: str, name: str) -> None:
@@ -282,7 +279,7 @@ def delete_volume(conn: Any, host: str, pool: str, name: str) -> None:
     try:
         volume.delete(0)
     except libvirt.libvirtError as exc:
-        raise GuestError(host, f"{pool}/{name}", _message(exc),
+        raise GuestError(host, f"{pool}/{name}", message(exc),
                          missing=_missing_volume(exc)) from None
 
 
@@ -291,4 +288,4 @@ def pool_action(conn: Any, host: str, name: str, action: str, enable: bool) -> N
     try:
         POOL_ACTIONS[action](pool, enable)
     except libvirt.libvirtError as exc:
-        raise GuestError(host, name, _message(exc)) from None
+        raise GuestError(host, name, message(exc)) from None
