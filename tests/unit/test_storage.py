@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tuivirt.backends import domxml
+from tuivirt import xmltools
 from tuivirt.backends.libvirt.storage import disk_sources, volume_record, volume_users, volume_xml
 from tuivirt.session.storage import volume_name_problem
 from tuivirt.sizes import SizeError, human_size, parse_size
@@ -111,14 +111,14 @@ def test_volume_users_on_a_pool_with_the_same_volume_name_elsewhere() -> None:
 
 def test_volume_xml_is_sparse_and_names_its_backing_file() -> None:
     xml = volume_xml("disk <1>", 2 * 2**30, "qcow2", "/pool/base&1.img")
-    root = domxml.parse(xml)
+    root = xmltools.parse(xml)
     assert root.findtext("name") == "disk <1>"  # escaped by lxml, not by hand
     assert root.find("capacity").get("unit") == "bytes"
     assert root.findtext("capacity") == str(2 * 2**30)
     assert root.findtext("allocation") == "0"
     assert root.find("target/format").get("type") == "qcow2"
     assert root.findtext("backingStore/path") == "/pool/base&1.img"
-    assert domxml.parse(volume_xml("raw1", 1, "raw")).find("backingStore") is None
+    assert xmltools.parse(volume_xml("raw1", 1, "raw")).find("backingStore") is None
 
 
 def test_volume_record_reads_libvirts_volume_xml() -> None:

@@ -10,6 +10,7 @@ from textual.widgets import Footer
 from tuivirt.config import Config
 from tuivirt.model import DefinitionRef
 from tuivirt.session import Fleet
+from tuivirt.ui.common.workers import error_text
 from tuivirt.ui.console.terminal import GuestKeysFirst
 from tuivirt.ui.editor.host import EditorHost
 from tuivirt.ui.editor.xml_editor import EditorPane
@@ -46,6 +47,10 @@ class EditScreen(EditorHost):
 
     def open_failed(self, message: str) -> None:
         self.app.exit(1, message=message)
+
+    def job_failed(self, what: str, error: BaseException) -> None:
+        """Its one job opens the definition: failed, there is nothing to edit."""
+        self.open_failed(f"{what}: {error_text(error)}")
 
     def open_cancelled(self) -> None:
         self.app.exit(0)

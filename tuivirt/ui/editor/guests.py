@@ -7,11 +7,10 @@ from functools import partial
 
 from tuivirt import clone, xmltools
 from tuivirt.model import DOCKER, DefinitionRef, Guest
-from tuivirt.ui.common.workers import ThreadJobs
 from tuivirt.ui.editor.host import EditorHost
 
 
-class GuestDefinitions(ThreadJobs, EditorHost):
+class GuestDefinitions(EditorHost):
     """For a screen whose `current_guest()` is the guest under the cursor."""
 
     def current_guest(self) -> Guest | None:

@@ -13,6 +13,7 @@ from textual.widget import Widget
 from tuivirt import drafts, xmltools
 from tuivirt.errors import TuivirtError
 from tuivirt.model import DefinitionRef
+from tuivirt.ui.common.workers import ThreadJobs
 
 if TYPE_CHECKING:
     from tuivirt.config import Config
@@ -22,11 +23,12 @@ if TYPE_CHECKING:
 # The pane, its TextArea and the dialogs are imported when first used: not at startup.
 
 
-class EditorHost(Screen[None]):
+class EditorHost(Screen[None], ThreadJobs):
     """A screen with a `#body` row whose first child is its table; the pane goes beside.
 
     Subclasses set `config` and provide `home()` (the widget to focus when the user
-    leaves the editor); the app provides `fleet`.
+    leaves the editor); the app provides `fleet`. Its thread jobs report through
+    ThreadJobs (a failure: `job_failed`, once).
     """
 
     config: Config
@@ -77,22 +79,22 @@ class EditorHost(Screen[None]):
             return
         fleet = self.fleet
 
-        def fetch() -> None:
-            try:
-                xml = fleet.session(ref.host).definition(ref)
-            except TuivirtError as exc:
-                self.app.call_from_thread(self.open_failed, f"{ref.address}: cannot read "
-                                          f"the definition: {getattr(exc, 'message', exc)}")
-                return
+        def fetch() -> tuple[str, str | None, drafts.Found]:
+            """The definition, why it is too big to open (or None), its drafts."""
+            xml = fleet.session(ref.host).definition(ref)
             problem = xmltools.size_problem(xmltools.text_size(xml),
                                             f"{ref.address}'s definition")
-            if problem is not None:
-                self.app.call_from_thread(self.open_failed, f"not opened: {problem}")
-                return
-            found = drafts.find(ref.host, ref.kind, ref.name)
-            self.app.call_from_thread(self._offer_drafts, ref, xml, found, external)
+            return xml, problem, drafts.find(ref.host, ref.kind, ref.name)
 
-        self.run_worker(fetch, thread=True, group="editor", exit_on_error=False)
+        def fetched(result: tuple[str, str | None, drafts.Found]) -> None:
+            xml, problem, found = result
+            if problem is not None:
+                self.open_failed(f"not opened: {problem}")
+            else:
+                self._offer_drafts(ref, xml, found, external)
+
+        self.in_thread(fetch, fetched, what=f"{ref.address}: cannot read the definition",
+                       group="editor")
 
     def _offer_drafts(self, ref: DefinitionRef, xml: str, found: drafts.Found,
                       external: bool) -> None:
@@ -160,7 +162,8 @@ class EditorHost(Screen[None]):
 
     def _open(self, ref: DefinitionRef, base: str, text: str, external: bool,
               loaded: tuple[drafts.Draft, ...] = (), draft_id: str = "") -> None:
-        from tuivirt.ui.editor.xml_editor import EditorPane, edit_externally
+        from tuivirt.ui.editor.external import edit_externally
+        from tuivirt.ui.editor.xml_editor import EditorPane
 
         if external:
             edited = edit_externally(self.app, text)
@@ -182,18 +185,16 @@ class EditorHost(Screen[None]):
         """Fetch `source`'s definition off the UI thread, turn it into a new one with
         `derive` (-> text, note for the user) and open that for review (a clone...)."""
         fleet = self.fleet
-        call = self.app.call_from_thread
 
-        def build() -> None:
+        def build() -> tuple[str, str]:
+            xml = fleet.session(source.host).definition(source)
             try:
-                text, note = derive(fleet.session(source.host).definition(source))
-            except (TuivirtError, ValueError) as exc:
-                call(self.notify, f"{what}: {getattr(exc, 'message', exc)}",
-                     severity="error", timeout=8)
-                return
-            call(self.open_new, target, text, note)
+                return derive(xml)
+            except ValueError as exc:  # the source cannot be turned into one: say why
+                raise TuivirtError(str(exc)) from exc
 
-        self.run_worker(build, thread=True, group="editor", exit_on_error=False)
+        self.in_thread(build, lambda made: self.open_new(target, *made), what=what,
+                       group="editor")
 
     def open_new(self, ref: DefinitionRef, text: str, note: str) -> None:
         """A definition that does not exist yet (a clone, an import): define on apply."""
@@ -229,7 +230,7 @@ def adoptable(group: list[drafts.Draft]) -> str:
     """The id of a draft in `group` the new pane may go on writing (so that opening a
     draft and keeping it again leaves one file, not two): one that no running tuivirt
     or open pane writes. "" when there is none (then the pane starts its own)."""
-    from tuivirt.ui.editor.xml_editor import HELD_DRAFTS
+    from tuivirt.ui.editor.draft_keeping import HELD_DRAFTS
 
     for draft in group:
         if (draft.instance != drafts.LEGACY and draft.instance not in HELD_DRAFTS

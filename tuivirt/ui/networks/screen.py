@@ -91,7 +91,7 @@ class NetworksScreen(EditorHost):
         self._reload_pending = False
         fleet = self.fleet
 
-        def load() -> None:
+        def load() -> tuple[list[Network], dict[str, str]]:
             networks: list[Network] = []
             errors: dict[str, str] = {}
             for name, session in fleet.sessions.items():
@@ -104,10 +104,10 @@ class NetworksScreen(EditorHost):
                     networks.extend(session.networks())
                 except TuivirtError as exc:
                     errors[name] = exc.message
-            self.app.call_from_thread(self.show_networks, networks, errors)
+            return networks, errors
 
-        self.run_worker(load, thread=True, group="networks", exclusive=True,
-                        exit_on_error=False)
+        self.in_thread(load, lambda loaded: self.show_networks(*loaded),
+                       what="networks not loaded", group="networks", exclusive=True)
 
     def show_networks(self, networks: list[Network], errors: dict[str, str]) -> None:
         table = self.home()
@@ -189,18 +189,18 @@ class NetworksScreen(EditorHost):
                  "autostart": f"autostart {'on' if enable else 'off'}"}
 
         def go() -> None:
-            try:
-                fleet.session(net.host).network_action(net, action, enable)
-            except TuivirtError as exc:
-                self.app.call_from_thread(self.notify, f"{net.host}/network:{net.name}: "
-                                          f"{action} failed: {getattr(exc, 'message', exc)}",
-                                          severity="error", timeout=10)
-            else:
-                self.app.call_from_thread(self.notify, f"{net.host}/network:{net.name}: "
-                                          f"{words[action]}", timeout=4)
-            self.app.call_from_thread(self.action_reload)
+            fleet.session(net.host).network_action(net, action, enable)
 
-        self.run_worker(go, thread=True, group="net-actions", exit_on_error=False)
+        def done(_: None) -> None:
+            self.notify(f"{net.host}/network:{net.name}: {words[action]}", timeout=4)
+            self.action_reload()
+
+        def failed(error: BaseException) -> None:
+            self.job_failed(what, error)
+            self.action_reload()  # it may have half happened: show what is
+
+        what = f"{net.host}/network:{net.name}: {action} failed"
+        self.in_thread(go, done, what=what, group="net-actions", failed=failed)
 
     def action_edit(self) -> None:
         net = self.current
