@@ -85,7 +85,10 @@ def resolve_one(fleet: Any, address: str, config: Config) -> Guest:
     return resolved[0][1]
 
 
-def confirm(action: str, targets: Sequence[str], assume_yes: bool) -> bool:
+def confirm(action: str, targets: Sequence[str], assume_yes: bool, *,
+            typed: str | None = None, noun: str = "guest(s)") -> bool:
+    """Name the targets first; on a terminal ask y/N, or for `typed` (a name) to be typed
+    (as shown escaped, or exactly); without one, only --yes goes on."""
     listing = "\n".join(f"  {inert(t)}" for t in targets)
     print(f"{action} will affect:\n{listing}", file=sys.stderr)
     if assume_yes:
@@ -93,5 +96,8 @@ def confirm(action: str, targets: Sequence[str], assume_yes: bool) -> bool:
     if not sys.stdin.isatty():
         raise UsageError(f"{action} needs confirmation: pass --yes to run it without a "
                          "terminal")
-    answer = input(f"{action} {len(targets)} guest(s)? [y/N] ").strip().lower()
+    if typed is not None:
+        answer = input(f"type the name ({inert(typed)}) to {action}: ").strip()
+        return answer in (typed, inert(typed))
+    answer = input(f"{action} {len(targets)} {noun}? [y/N] ").strip().lower()
     return answer in ("y", "yes")

@@ -11,13 +11,13 @@ from tuivirt.cli.common import (
     EXIT_OK,
     UsageError,
     check_host,
+    confirm,
     open_fleet,
 )
 from tuivirt.cli.output import print_json, print_table, say, warn
 from tuivirt.config import Config
 from tuivirt.errors import GuestError, HostError, TuivirtError
 from tuivirt.sizes import SIZE_HELP, SizeError, human_size, parse_size
-from tuivirt.text import inert
 
 POOL_ACTIONS = ("start", "stop", "autostart", "refresh")
 
@@ -216,18 +216,6 @@ def cmd_volume_resize(args: argparse.Namespace, config: Config) -> int:
     return EXIT_OK
 
 
-def confirm_name(action: str, target: str, name: str, assume_yes: bool) -> bool:
-    """Print the target; on a terminal, the user types `name` (as shown, or exactly)."""
-    print(f"{action} will affect:\n  {inert(target)}", file=sys.stderr)
-    if assume_yes:
-        return True
-    if not sys.stdin.isatty():
-        raise UsageError(f"{action} needs confirmation: pass --yes to run it without a "
-                         "terminal")
-    answer = input(f"type the name ({inert(name)}) to {action}: ").strip()
-    return answer in (name, inert(name))
-
-
 def cmd_volume_delete(args: argparse.Namespace, config: Config) -> int:
     host, pool_name, name = _split(args.volume, 3, config)
     fleet = open_fleet(config)
@@ -238,7 +226,7 @@ def cmd_volume_delete(args: argparse.Namespace, config: Config) -> int:
             session.check_delete(volume)  # read-only, in use: before asking
             target = (f"{host}/{volume.pool}/{volume.name} ({volume.format or '-'}, "
                       f"{human_size(volume.capacity)}) {volume.path}")
-            if not confirm_name("delete volume", target, volume.name, args.yes):
+            if not confirm("delete volume", [target], args.yes, typed=volume.name):
                 warn("cancelled; nothing was changed")
                 return EXIT_FAILED
             session.delete_volume(volume)
@@ -261,7 +249,7 @@ def cmd_pool(args: argparse.Namespace, config: Config) -> int:
                 session.check_pool_action(pool_name, "stop")  # read-only: before asking
                 pool, _endpoint = session.pool(pool_name)
                 target = f"{host}/{pool.name} ({pool.type}, {pool.path or '-'})"
-                if not confirm_name("stop pool", target, pool.name, args.yes):
+                if not confirm("stop pool", [target], args.yes, typed=pool.name):
                     warn("cancelled; nothing was changed")
                     return EXIT_FAILED
             pool = session.pool_action(pool_name, args.action, enable)
