@@ -6,12 +6,15 @@ import contextlib
 import json
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from tuivirt.actions import Action
 from tuivirt.backends.deadline import Deadline, bounded
 from tuivirt.errors import GuestError, HostError
 from tuivirt.model import DOCKER, Guest, GuestState
+
+if TYPE_CHECKING:
+    from tuivirt.create.container import ContainerSpec
 
 _MIB = 1024 * 1024
 _AUTOSTART_POLICIES = {"always", "unless-stopped"}
@@ -226,3 +229,61 @@ class DockerEndpoint:
         except Exception as exc:
             raise HostError(self.host, f"{self.endpoint}: {_message(exc)}") from None
         return {"docker_version": version.get("Version")}
+
+    # -- making containers (tuivirt create container) ---------------------------------------
+    @bounded
+    def image_exists(self, image: str) -> bool:
+        """The image is on this daemon (by reference or id)."""
+        import docker.errors
+
+        api = self._require()
+        try:
+            api.inspect_image(image)
+        except docker.errors.NotFound:  # ImageNotFound is one
+            return False
+        except Exception as exc:
+            raise HostError(self.host, f"{self.endpoint}: {_message(exc)}") from None
+        return True
+
+    @bounded
+    def create_container(self, spec: ContainerSpec) -> str:
+        """Create (not start) a container from a spec; its id."""
+        from docker.types import Mount
+
+        api = self._require()
+        mounts = [Mount(target=v.target, source=v.source,
+                        type="volume" if v.named else "bind", read_only=v.read_only)
+                  for v in spec.volumes]
+        bindings: dict[str, list[Any]] = {}
+        for port in spec.ports:
+            bindings.setdefault(port.key, []).append(
+                (port.host_ip, port.host_port) if port.host_ip else port.host_port)
+        try:
+            host_config = api.create_host_config(
+                port_bindings=bindings or None, mounts=mounts or None,
+                restart_policy=spec.restart.api())
+            created = api.create_container(
+                spec.image, command=list(spec.command) if spec.command else None,
+                name=spec.name, environment=[f"{k}={v}" for k, v in spec.env] or None,
+                ports=[(p.container_port, p.protocol) for p in spec.ports] or None,
+                host_config=host_config)
+        except Exception as exc:
+            raise GuestError(self.host, spec.name, _message(exc)) from None
+        return str(created["Id"])
+
+    @bounded
+    def start_container(self, container_id: str, name: str) -> None:
+        api = self._require()
+        try:
+            api.start(container_id)
+        except Exception as exc:
+            raise GuestError(self.host, name, _message(exc)) from None
+
+    @bounded
+    def remove_container(self, container_id: str, name: str) -> None:
+        """Remove it, running or not, with its anonymous volumes (`docker rm -fv`)."""
+        api = self._require()
+        try:
+            api.remove_container(container_id, force=True, v=True)
+        except Exception as exc:
+            raise GuestError(self.host, name, _message(exc)) from None

@@ -173,6 +173,9 @@ class SSHTunnel:
         self._listeners: list[Any] = []
         self._sockets: list[Path] = []
         self._forwards: dict[tuple[str, str], str] = {}  # (remote path, what) -> local
+        # qemu:///system and lxc:///system open at once and forward the same socket: the
+        # second must wait for the first's forward, not unlink its socket file.
+        self._forward_lock = threading.Lock()
         self._closing = False
         self._offered: OfferedKey | None = None  # a host key asyncssh did not trust
         # Always the one file tuivirt names, never what ~/.ssh/config says: with
@@ -246,6 +249,10 @@ class SSHTunnel:
         to it opens a new channel, so an endpoint reopened after its daemon restarted
         (every few seconds while it is down) reuses it instead of piling up listeners.
         """
+        with self._forward_lock:
+            return self._forward(remote_path, what)
+
+    def _forward(self, remote_path: str, what: str) -> str:
         if self._conn is None:
             raise HostError(self.host.name, f"ssh {self.target}: not connected")
         known = self._forwards.get((remote_path, what))

@@ -1,0 +1,1 @@
+"""Making guests: the specs a user fills in and the definitions built from them."""
