@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from tuivirt.errors import (
     HostError,
 )
-from tuivirt.model import DOCKER, Guest
+from tuivirt.model import DOCKER, Guest, GuestState
 from tuivirt.session.core import SessionCore
 
 if TYPE_CHECKING:  # the console transports cost ~3 ms to import: not on `list`'s path
@@ -57,6 +57,33 @@ class Consoles(SessionCore):
             how += " over ssh"
         return self._own(LibvirtConsole(self.name, guest.name, stream, buffer,
                                         f"{how} ({guest.endpoint})"), endpoint.endpoint)
+
+    def console_outlook(self, guest: Guest) -> tuple[Guest | None, str]:
+        """Can `guest`'s console open now? From what the session knows, no daemon asked:
+        its latest record (None: it no longer exists) and what the console waits for
+        ("" when it can open: the guest runs on an endpoint that answers).
+
+        A console pane asks when its console ends and on every news of its guest or
+        host (the session's events keep this current): it never polls a daemon.
+        """
+        inventory = self.inventory
+        fresh = inventory.find_id(self.name, guest.id)
+        if fresh is None or fresh.key != guest.key:  # renamed, or made again (a new id)
+            fresh = next((g for g in inventory.guests(self.name) if g.key == guest.key),
+                         fresh)
+        if not self.reachable:
+            state = self.state.value if self.state else "disconnected"
+            return fresh or guest, f"host {self.name} {state}" + (
+                f": {self.reason}" if self.reason else "")
+        spec = (self.host.docker or "docker") if guest.kind == DOCKER else guest.endpoint
+        status = self.endpoint_status.get(spec, "ok")
+        if status != "ok":
+            return fresh or guest, status
+        if fresh is None:
+            return None, "the guest no longer exists"
+        if fresh.state != GuestState.RUNNING:
+            return fresh, f"the guest is {fresh.state}"
+        return fresh, ""
 
     def _own(self, transport: Transport, endpoint: str) -> Transport:
         self._consoles[transport] = endpoint
