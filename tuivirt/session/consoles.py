@@ -7,6 +7,7 @@ itself), and the pane shows that reason and reconnects when it can.
 
 from __future__ import annotations
 
+import threading
 from typing import TYPE_CHECKING
 
 from tuivirt.errors import (
@@ -94,4 +95,8 @@ class Consoles(SessionCore):
         for transport, spec in list(self._consoles.items()):
             if endpoint is None or spec == endpoint:
                 self._consoles.pop(transport, None)
-                transport.end(reason)
+                # On a thread of its own: a libvirt stream's end takes its connection's
+                # lock, which a call hung on a dead link (the upkeep's probe) holds until
+                # the teardown after this closes that link.
+                threading.Thread(target=transport.end, args=(reason,), daemon=True,
+                                 name=f"console-end-{self.name}").start()

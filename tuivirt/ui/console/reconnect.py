@@ -34,9 +34,10 @@ class Reconnect:
         self.failures, self.next_try = 0, 0.0
 
     def console_ended(self, reason: str) -> float:
-        """When to look again."""
+        """When to look again: not before the daemon's event, unless news comes first."""
         self.ended = reason
-        return time.monotonic() + AFTER_END
+        self.next_try = time.monotonic() + AFTER_END
+        return self.next_try
 
     def open_failed(self, reason: str) -> float:
         """When to look again (the backoff)."""
