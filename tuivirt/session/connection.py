@@ -138,12 +138,15 @@ class Connection(Endpoints, Stats):
                                         name=f"session-{self.name}", daemon=True)
         self._thread.start()
 
-    def retry_now(self) -> None:
-        """The user asks (F5): open the endpoints that are down now, not at their backoff."""
-        if self.live:
-            for spec, status in list(self.endpoint_status.items()):
-                if status != "ok":
-                    self._events.put(Recovered(spec))
+    def retry_now(self) -> bool:
+        """The user asks (F5): open the endpoints that are down now, not at their backoff.
+        True if some will be (the news tells when they are back)."""
+        down = [spec for spec, status in self.endpoint_status.items() if status != "ok"]
+        if not self.live or not self.reachable:
+            return False
+        for spec in down:
+            self._events.put(Recovered(spec))
+        return bool(down)
 
     def _lost(self, generation: int, reason: str) -> None:
         """The whole host is gone (its SSH link)."""

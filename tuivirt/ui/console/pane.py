@@ -390,10 +390,12 @@ class ConsolePane(ThreadJobs, Vertical):
             return
         self.reconnect.asked()
         self._stop_retry()
-        # Endpoints down are opened again now, not at their backoff: the news follows.
+        # Endpoints down are opened again now, not at their backoff; the news that they
+        # are back reconnects (opening now would take the SSH fallback instead).
         retry_now = getattr(self.fleet.session(self.guest.host), "retry_now", None)
-        if retry_now is not None:
-            retry_now()
+        if retry_now is not None and retry_now():
+            self._reconsider()
+            return
         self.connect()
 
     def start_search(self) -> None:
