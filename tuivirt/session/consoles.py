@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from tuivirt.errors import (
     HostError,
+    TuivirtError,
 )
 from tuivirt.model import DOCKER, Guest, GuestState
 from tuivirt.session.core import SessionCore
@@ -85,6 +86,19 @@ class Consoles(SessionCore):
         if fresh.state != GuestState.RUNNING:
             return fresh, f"the guest is {fresh.state}"
         return fresh, ""
+
+    def recheck(self, guest: Guest) -> None:
+        """One fresh look at a guest whose console just ended (blocking): the daemon's
+        event may come seconds after the stream closed. The inventory (every view) has it;
+        a failure is not raised: the session's state says why (console_outlook)."""
+        try:
+            fresh = self.lookup(guest)
+        except TuivirtError:
+            return
+        if fresh is None:
+            self.inventory.remove_id(self.name, guest.id)
+        else:
+            self.inventory.upsert(fresh)
 
     def _own(self, transport: Transport, endpoint: str) -> Transport:
         self._consoles[transport] = endpoint

@@ -80,6 +80,7 @@ class ConsolePane(ThreadJobs, Vertical):
         self._retry: Timer | None = None
         self._search_from: int | None = None
         self._opening = False
+        self._recheck = False
         self.reconnect = Reconnect()
         self._typed_ahead = bytearray()  # keys typed while the console opens
         # An open ending after the pane closed: its transport is closed, not dropped.
@@ -178,14 +179,6 @@ class ConsolePane(ThreadJobs, Vertical):
             self._down(f"{type(outcome).__name__}: {outcome}", buffer)
         else:
             self._connected(outcome, buffer)
-
-    def job_failed(self, what: str, error: BaseException) -> None:
-        """A job's surprise (a resize that failed): in the header, as the pane's news."""
-        text = message_of(error)
-        if not isinstance(error, TuivirtError):
-            text = f"{type(error).__name__}: {text}"
-        self.detail = f"{what.removeprefix(f'{self.address}: ')} failed: {text}"
-        self.update_header()
 
     def _connected(self, transport: Transport, buffer: ConsoleBuffer) -> None:
         self._opening = False
@@ -296,6 +289,7 @@ class ConsolePane(ThreadJobs, Vertical):
             return
         self.state, self.detail = "disconnected", reason
         self.update_header()
+        self._recheck = True  # first, one fresh look at the guest (see _retry_due)
         self._retry_at(self.reconnect.console_ended(reason))
 
     # -- reconnecting: when the session says the guest runs again ------------------------
@@ -307,6 +301,12 @@ class ConsolePane(ThreadJobs, Vertical):
 
     def _retry_due(self) -> None:
         self._retry = None
+        if self._recheck:  # the console ended: its guest's event may still be on its way
+            self._recheck = False
+            self.in_thread(partial(self.fleet.session(self.guest.host).recheck, self.guest),
+                           lambda _: self._reconsider(), what=f"{self.address}: look at the "
+                           "guest", group="console-check")
+            return
         self._reconsider()
 
     def _stop_retry(self) -> None:
