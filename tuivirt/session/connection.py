@@ -124,17 +124,29 @@ class Connection(Endpoints, Stats):
         finally:
             self._lock.release()
 
-    def start(self, gate: threading.Event | None = None) -> None:
+    def start(self, gate: threading.Event | None = None, *, keep: bool = False) -> None:
         """Run the session in the background: connect, follow events, reconnect when lost.
 
         A heavy session first waits (at most a second) for `gate`: the UI opens it once
         the first rows are on screen, so big imports do not fight them for the GIL.
+        keep: go live on the connection made already (`tuivirt console`: its console
+        stays open), not on a new one.
         """
         self.live = True
         self._stop.clear()
-        self._thread = threading.Thread(target=self._run, args=(gate,),
+        self._thread = threading.Thread(target=self._run, args=(gate, keep),
                                         name=f"session-{self.name}", daemon=True)
         self._thread.start()
+
+    def retry_now(self) -> bool:
+        """The user asks (F5): open the endpoints that are down now, not at their backoff.
+        True if some will be (the news tells when they are back)."""
+        down = [spec for spec, status in self.endpoint_status.items() if status != "ok"]
+        if not self.live or not self.reachable:
+            return False
+        for spec in down:
+            self._events.put(Recovered(spec))
+        return bool(down)
 
     def _lost(self, generation: int, reason: str) -> None:
         """The whole host is gone (its SSH link)."""
@@ -175,18 +187,27 @@ class Connection(Endpoints, Stats):
                 return
             self._publish_state()
 
-    def _run(self, gate: threading.Event | None = None) -> None:
+    def _run(self, gate: threading.Event | None = None, keep: bool = False) -> None:
         if gate is not None and self.heavy:
             gate.wait(1.0)
         backoff = 1.0
+        from tuivirt.backends.libvirt.loop import event_loop_running
+
+        # Libvirt's events were subscribed at connect only with its event loop running.
+        keep = keep and self.reachable and (event_loop_running() or not self.libvirt)
         while not self._stop.is_set():
-            try:
-                self.connect()
-            except HostError:
-                if self._stop.wait(backoff):
-                    return
-                backoff = min(backoff * 2, MAX_BACKOFF)
-                continue
+            if keep:
+                keep = False
+                with self._lock:
+                    self._follow_connection()
+            else:
+                try:
+                    self.connect()
+                except HostError:
+                    if self._stop.wait(backoff):
+                        return
+                    backoff = min(backoff * 2, MAX_BACKOFF)
+                    continue
             backoff = 1.0
             generation = self._generation
             upkeep = threading.Thread(target=self._upkeep, args=(generation,),
@@ -200,6 +221,15 @@ class Connection(Endpoints, Stats):
                 self._set_state(HostState.LOST, reason)
             if self._stop.wait(1.0):
                 return
+
+    def _follow_connection(self) -> None:
+        """Live from the connection made before: Docker's events now (libvirt's were
+        subscribed at connect), and what was down then is retried with backoff."""
+        if self.docker is not None:
+            self._follow_docker(self.docker, self._generation)
+        for spec, status in list(self.endpoint_status.items()):
+            if status != "ok" and spec not in self._retry:
+                self._endpoint_down(spec, status)
 
     def _serve(self, generation: int) -> str:
         """Apply events until the host is lost; returns why.

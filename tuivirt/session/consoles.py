@@ -7,12 +7,14 @@ itself), and the pane shows that reason and reconnects when it can.
 
 from __future__ import annotations
 
+import threading
 from typing import TYPE_CHECKING
 
 from tuivirt.errors import (
     HostError,
+    TuivirtError,
 )
-from tuivirt.model import DOCKER, Guest
+from tuivirt.model import DOCKER, Guest, GuestState
 from tuivirt.session.core import SessionCore
 
 if TYPE_CHECKING:  # the console transports cost ~3 ms to import: not on `list`'s path
@@ -61,6 +63,46 @@ class Consoles(SessionCore):
         return self._own(LibvirtConsole(self.name, guest.name, stream, buffer,
                                         f"{how} ({guest.endpoint})"), endpoint.endpoint)
 
+    def console_outlook(self, guest: Guest) -> tuple[Guest | None, str]:
+        """Can `guest`'s console open now? From what the session knows, no daemon asked:
+        its latest record (None: it no longer exists) and what the console waits for
+        ("" when it can open: the guest runs on an endpoint that answers).
+
+        A console pane asks when its console ends and on every news of its guest or
+        host (the session's events keep this current): it never polls a daemon.
+        """
+        inventory = self.inventory
+        fresh = inventory.find_id(self.name, guest.id)
+        if fresh is None or fresh.key != guest.key:  # renamed, or made again (a new id)
+            fresh = next((g for g in inventory.guests(self.name) if g.key == guest.key),
+                         fresh)
+        if not self.reachable:
+            state = self.state.value if self.state else "disconnected"
+            return fresh or guest, f"host {self.name} {state}" + (
+                f": {self.reason}" if self.reason else "")
+        spec = (self.host.docker or "docker") if guest.kind == DOCKER else guest.endpoint
+        status = self.endpoint_status.get(spec, "ok")
+        if status != "ok":
+            return fresh or guest, status
+        if fresh is None:
+            return None, "the guest no longer exists"
+        if fresh.state != GuestState.RUNNING:
+            return fresh, f"the guest is {fresh.state}"
+        return fresh, ""
+
+    def recheck(self, guest: Guest) -> None:
+        """One fresh look at a guest whose console just ended (blocking): the daemon's
+        event may come seconds after the stream closed. The inventory (every view) has it;
+        a failure is not raised: the session's state says why (console_outlook)."""
+        try:
+            fresh = self.lookup(guest)
+        except TuivirtError:
+            return
+        if fresh is None:
+            self.inventory.remove_id(self.name, guest.id)
+        else:
+            self.inventory.upsert(fresh)
+
     def _own(self, transport: Transport, endpoint: str) -> Transport:
         self._consoles[transport] = endpoint
         return transport
@@ -70,4 +112,8 @@ class Consoles(SessionCore):
         for transport, spec in list(self._consoles.items()):
             if endpoint is None or spec == endpoint:
                 self._consoles.pop(transport, None)
-                transport.end(reason)
+                # On a thread of its own: a libvirt stream's end takes its connection's
+                # lock, which a call hung on a dead link (the upkeep's probe) holds until
+                # the teardown after this closes that link.
+                threading.Thread(target=transport.end, args=(reason,), daemon=True,
+                                 name=f"console-end-{self.name}").start()

@@ -166,6 +166,10 @@ class SessionCore:
         """Reconnect what is down before a call (connection.py; here for the parts)."""
         raise NotImplementedError
 
+    def lookup(self, guest: Guest) -> Guest | None:
+        """The guest's record now, from its daemon (guests.py; here for the parts)."""
+        raise NotImplementedError
+
     def end_consoles(self, reason: str, endpoint: str | None = None) -> None:
         """End the consoles on `endpoint`, or all (consoles.py; here for the parts)."""
         raise NotImplementedError

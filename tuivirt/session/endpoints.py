@@ -69,11 +69,14 @@ class Endpoints(SessionCore):
                 raise
         self.inventory.replace_endpoint(self.name, endpoint.endpoint, guests)
         if isinstance(endpoint, DockerEndpoint) and self.live:
-            self._docker_thread = threading.Thread(
-                target=self._watch_docker, args=(endpoint, generation),
-                name=f"docker-events-{self.name}", daemon=True)
-            self._docker_thread.start()
+            self._follow_docker(endpoint, generation)
         return endpoint
+
+    def _follow_docker(self, endpoint: DockerEndpoint, generation: int) -> None:
+        self._docker_thread = threading.Thread(
+            target=self._watch_docker, args=(endpoint, generation),
+            name=f"docker-events-{self.name}", daemon=True)
+        self._docker_thread.start()
 
     def _endpoint_up(self, spec: str, endpoint: Endpoint) -> None:
         old = self._current_endpoint(spec)
@@ -114,7 +117,7 @@ class Endpoints(SessionCore):
         live = self.live
 
         def on_event(uuid: str, _name: str, event: str) -> None:
-            if live:
+            if self.live:  # `tuivirt console` goes live after connecting (start(keep=))
                 self._events.put(GuestChanged(generation, endpoint, uuid, event))
 
         def on_close(reason: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -15,44 +16,30 @@ from textual.widgets import Input, Static
 
 from tuivirt.backends.console.buffer import ConsoleBuffer
 from tuivirt.backends.console.transport import Transport
-from tuivirt.errors import ConsoleBusy, ReadOnlyError, TuivirtError
-from tuivirt.model import Guest, GuestState
+from tuivirt.errors import ConsoleBusy, ReadOnlyError, TuivirtError, message_of
+from tuivirt.model import Guest
 from tuivirt.text import inert
+from tuivirt.ui.common.workers import ThreadJobs
 from tuivirt.ui.console import fastpath
+from tuivirt.ui.console.reconnect import Reconnect
 from tuivirt.ui.console.terminal import TerminalView
 
 if TYPE_CHECKING:
+    from tuivirt.inventory import Diff
     from tuivirt.session import Fleet
 
 FEED_SLICE = 0.020  # s of terminal emulation per turn, then a frame: gaps stay under 100 ms
 FEED_CHUNK = 2048  # pyte (our fast screen) takes ~1-2 ms per 2 KB of text
-RECONNECT_EVERY = 1.0
 TYPE_AHEAD = 4096  # bytes typed while a console opens, kept and sent once it has
 
 
-_gc_calmed = False
+class ConsolePane(ThreadJobs, Vertical):
+    """Header (guest, transport, state), the terminal, and a scrollback search box.
 
-
-def calm_gc() -> None:
-    """Freeze what the app holds so far once consoles are in use.
-
-    pyte allocates a tuple per cell it draws; every full collection then walked all of
-    the app's long-lived objects too. Freezing them (they live as long as the app) cut
-    the worst frame gaps of a burst (p99 120 -> 62-72 ms over 6 MB). Raising the
-    thresholds as well did not help further and let memory grow faster: not done.
+    Disconnected, it reconnects when the session's news says its guest runs again (or
+    its host or endpoint is back): the app's `fleet_changed` signal, in the full app and
+    in `tuivirt console` alike. A failed open is retried with backoff while the guest runs.
     """
-    global _gc_calmed
-    if _gc_calmed:
-        return
-    import gc
-
-    gc.collect()
-    gc.freeze()
-    _gc_calmed = True
-
-
-class ConsolePane(Vertical):
-    """Header (guest, transport, state), the terminal, and a scrollback search box."""
 
     ALLOW_MAXIMIZE = True  # f2 (a container: Textual would only maximise focusable ones)
 
@@ -92,12 +79,14 @@ class ConsolePane(Vertical):
         self.user_closed = False
         self._drain_scheduled = False
         self._retry: Timer | None = None
-        self._checking = False
         self._search_from: int | None = None
         self._opening = False
-        self._failures = 0  # opens in a row that failed: retries slow down
-        self._next_try = 0.0
+        self._recheck = False
+        self.reconnect = Reconnect()
         self._typed_ahead = bytearray()  # keys typed while the console opens
+        # An open ending after the pane closed: its transport is closed, not dropped.
+        self._handoff = threading.Lock()
+        self._unclaimed: Transport | None = None
 
     def compose(self) -> ComposeResult:
         yield Static(id="con-header", markup=False)  # names and daemon errors: inert
@@ -113,9 +102,14 @@ class ConsolePane(Vertical):
         return self.query_one(TerminalView)
 
     def on_mount(self) -> None:
+        from tuivirt.ui.console.vt import calm_gc  # the terminal imported pyte already
+
         self._waker = fastpath.Waker(self)
         calm_gc()
         self.update_header()
+        news = getattr(self.app, "fleet_changed", None)
+        if news is not None:  # both apps forward the session's news (guests, hosts)
+            news.subscribe(self, self._fleet_changed)
         self.connect()
 
     def update_header(self) -> None:
@@ -138,8 +132,9 @@ class ConsolePane(Vertical):
         buffer = ConsoleBuffer(lambda: self._wake_from_thread(buffer))
         self.buffer = buffer
         size = self.terminal.term
-        self.run_worker(partial(self._open, buffer, force, size.columns, size.lines),
-                        thread=True, group="console-open", exit_on_error=False)
+        self.in_thread(partial(self._open, buffer, force, size.columns, size.lines),
+                       partial(self._opened, buffer), what=f"{self.address}: open the console",
+                       group="console-open")
 
     def _wake_from_thread(self, buffer: ConsoleBuffer) -> None:
         """(A transport's thread.) Data or the end is waiting in `buffer`.
@@ -157,21 +152,34 @@ class ConsolePane(Vertical):
         except Exception:  # fail where Textual reports errors: in a message handler
             self.post_message(self.Data(buffer))
 
-    def _open(self, buffer: ConsoleBuffer, force: bool, cols: int, rows: int) -> None:
-        call = self.app.call_from_thread
+    def _open(self, buffer: ConsoleBuffer, force: bool, cols: int,
+              rows: int) -> Transport | Exception:
+        """(A thread.) The transport, or why not: each cause has its own answer."""
         try:
             transport = self.fleet.session(self.guest.host).open_console(
                 self.guest, buffer, force=force, via=self.via, cols=cols, rows=rows)
-        except ConsoleBusy as exc:
-            call(self._busy, exc.message, buffer)
-        except ReadOnlyError as exc:
-            call(self._refused, exc.message, buffer)
-        except TuivirtError as exc:
-            call(self._down, exc.message, buffer)
-        except Exception as exc:  # a library error we did not expect: say it, keep going
-            call(self._down, f"{type(exc).__name__}: {exc}", buffer)
+        except Exception as exc:  # told by _opened (a library's surprise too)
+            return exc
+        with self._handoff:
+            if not self.user_closed:
+                self._unclaimed = transport
+                return transport
+        transport.close()  # closed while it opened: never shown, never held
+        return TuivirtError("closed while it opened")
+
+    def _opened(self, buffer: ConsoleBuffer, outcome: Transport | Exception) -> None:
+        with self._handoff:
+            self._unclaimed = None
+        if isinstance(outcome, ConsoleBusy):
+            self._busy(outcome.message, buffer)
+        elif isinstance(outcome, ReadOnlyError):
+            self._refused(outcome.message, buffer)
+        elif isinstance(outcome, TuivirtError):
+            self._down(outcome.message, buffer)
+        elif isinstance(outcome, Exception):  # a library error we did not expect
+            self._down(f"{type(outcome).__name__}: {outcome}", buffer)
         else:
-            call(self._connected, transport, buffer)
+            self._connected(outcome, buffer)
 
     def _connected(self, transport: Transport, buffer: ConsoleBuffer) -> None:
         self._opening = False
@@ -180,13 +188,12 @@ class ConsolePane(Vertical):
             return
         self.transport = transport
         self.state, self.detail = "connected", ""
-        self._failures = 0
+        self.reconnect.connected()
         self._stop_retry()
         self.update_header()
         # Opened before the first layout, maybe: the far end gets the pane's real size.
         term = self.terminal.term
-        self.run_worker(partial(transport.resize, term.columns, term.lines), thread=True,
-                        group="console-resize", exit_on_error=False)
+        self._resize(transport, term.columns, term.lines)
         if self.guest.kind != "docker":
             # A serial console shows nothing until the guest writes: ask for a prompt.
             self.send(b"\r")
@@ -242,13 +249,9 @@ class ConsolePane(Vertical):
             return
         self.buffer = None
         self._drop_typed_ahead()
-        self._failures += 1
-        # A cause that lasts (no serial device, a read-only connection) is asked less
-        # and less often: 1, 2, 4... up to 30 s.
-        self._next_try = time.monotonic() + min(30.0, 2.0 ** (self._failures - 1))
         self.state, self.detail = "disconnected", reason
         self.update_header()
-        self._start_retry()
+        self._retry_at(self.reconnect.open_failed(reason))
 
     # -- data ------------------------------------------------------------------------------
     @on(Data)
@@ -287,59 +290,59 @@ class ConsolePane(Vertical):
             return
         self.state, self.detail = "disconnected", reason
         self.update_header()
-        self._start_retry()
+        self._recheck = True  # first, one fresh look at the guest (see _retry_due)
+        self._retry_at(self.reconnect.console_ended(reason))
 
-    # -- reconnecting: when the guest runs again ---------------------------------------------
-    def _start_retry(self) -> None:
-        if self._retry is None and not self.user_closed:
-            self._retry = self.set_interval(RECONNECT_EVERY, self._check_guest)
+    # -- reconnecting: when the session says the guest runs again ------------------------
+    def _retry_at(self, when: float) -> None:
+        """Ask the session again at `when` (once): after a console ended or failed."""
+        self._stop_retry()
+        if not self.user_closed:
+            self._retry = self.set_timer(max(0.0, when - time.monotonic()), self._retry_due)
+
+    def _retry_due(self) -> None:
+        self._retry = None
+        if self._recheck:  # the console ended: its guest's event may still be on its way
+            self._recheck = False
+            self.in_thread(partial(self.fleet.session(self.guest.host).recheck, self.guest),
+                           lambda _: self._reconsider(), what=f"{self.address}: look at the "
+                           "guest", group="console-check")
+            return
+        self._reconsider()
 
     def _stop_retry(self) -> None:
         if self._retry is not None:
             self._retry.stop()
             self._retry = None
 
-    def _check_guest(self) -> None:
-        if (self._checking or self._opening or self.transport is not None
-                or self.state == "busy" or time.monotonic() < self._next_try):
-            return
-        self._checking = True
-        self.run_worker(self._lookup, thread=True, group="console-check",
-                        exit_on_error=False)
+    def _fleet_changed(self, diff: Diff) -> None:
+        """The session's news (UI thread): is any of it about this guest or its host?"""
+        guest = self.guest
+        if (guest.key in diff.removed or any(s.name == guest.host for s in diff.hosts)
+                or any(g.key == guest.key or (g.host == guest.host and g.id == guest.id)
+                       for g in (*diff.added, *diff.changed))):
+            self._reconsider()
 
-    def _lookup(self) -> None:
-        call = self.app.call_from_thread
-        try:
-            session = self.fleet.session(self.guest.host)
-            session.ensure_connected()  # `tuivirt console` after its host was lost
-            fresh = session.lookup(self.guest)
-        except TuivirtError as exc:
-            call(self._checked, None, f"waiting: {getattr(exc, 'message', exc)}")
-            return
-        except Exception as exc:
-            call(self._checked, None, f"waiting: {type(exc).__name__}: {exc}")
-            return
-        call(self._checked, fresh, "")
-
-    def _checked(self, fresh: Guest | None, why: str) -> None:
-        self._checking = False
-        if self.user_closed or self.transport is not None:
-            return
-        if fresh is None:
-            if why:
-                self.detail = why
-            else:
-                self.detail = "the guest no longer exists"
-                self._stop_retry()
-            self.update_header()
-            return
-        self.guest = fresh
-        if fresh.state == GuestState.RUNNING:
-            self.connect()
-        elif "guest is" not in self.detail:
-            self.detail = f"{self.detail}; the guest is {fresh.state}: reconnecting " \
-                "when it runs" if self.detail else f"the guest is {fresh.state}"
-            self.update_header()
+    def _reconsider(self) -> None:
+        """Not connected: open now if the session says the console can (the guest runs on
+        an endpoint that answers), else say what it waits for. Asks no daemon."""
+        if (self.user_closed or self.transport is not None or self._opening
+                or self.state in ("busy", "refused")):
+            return  # busy: the user decides (F5); refused: final
+        fresh, why = self.fleet.session(self.guest.host).console_outlook(self.guest)
+        if fresh is not None:
+            self.guest = fresh
+        when, note = self.reconnect.outlook(why, gone=fresh is None)
+        if when is None:  # news will say when
+            self._stop_retry()
+            if note != self.detail:
+                self.detail = note
+                self.update_header()
+        elif when <= time.monotonic():
+            self._stop_retry()
+            self.connect()  # the guest runs again, or its host is back: at once
+        elif self._retry is None:
+            self._retry_at(when)  # a failed open's backoff, while the guest runs
 
     # -- keys and commands ------------------------------------------------------------------
     def send(self, data: bytes) -> None:
@@ -354,7 +357,7 @@ class ConsolePane(Vertical):
         try:
             transport.send(data)
         except TuivirtError as exc:
-            self.notify(f"{self.address}: {getattr(exc, 'message', exc)}", severity="error")
+            self.notify(f"{self.address}: {message_of(exc)}", severity="error")
 
     def send_now(self, data: bytes) -> bool:
         """Send from any thread (keys from the input thread); False if not sent."""
@@ -370,8 +373,12 @@ class ConsolePane(Vertical):
     @on(TerminalView.Resized)
     def resized(self, event: TerminalView.Resized) -> None:
         if self.transport is not None:
-            self.run_worker(partial(self.transport.resize, event.cols, event.rows),
-                            thread=True, group="console-resize", exit_on_error=False)
+            self._resize(self.transport, event.cols, event.rows)
+
+    def _resize(self, transport: Transport, cols: int, rows: int) -> None:
+        """The far end's size (a daemon call: off the UI thread)."""
+        self.in_thread(partial(transport.resize, cols, rows),
+                       what=f"{self.address}: resize the console", group="console-resize")
 
     @on(TerminalView.Leave)
     def leave(self) -> None:
@@ -382,7 +389,14 @@ class ConsolePane(Vertical):
         if self.transport is not None:
             self.notify(f"{self.address}: already connected", timeout=2)
             return
-        self._failures, self._next_try = 0, 0.0
+        self.reconnect.asked()
+        self._stop_retry()
+        # Endpoints down are opened again now, not at their backoff; the news that they
+        # are back reconnects (opening now would take the SSH fallback instead).
+        retry_now = getattr(self.fleet.session(self.guest.host), "retry_now", None)
+        if retry_now is not None and retry_now():
+            self._reconsider()
+            return
         self.connect()
 
     def start_search(self) -> None:
@@ -422,12 +436,15 @@ class ConsolePane(Vertical):
         self.notify(f"{self.address}: {count} lines saved to {path}", timeout=6)
 
     def close(self) -> None:
-        self.user_closed = True
+        with self._handoff:  # an open still on its way closes what it opens
+            self.user_closed = True
+            unclaimed, self._unclaimed = self._unclaimed, None
         self._stop_retry()
         transport, self.transport = self.transport, None
         self.buffer = None
-        if transport is not None:
-            transport.close()
+        for opened in (transport, unclaimed):
+            if opened is not None:
+                opened.close()
 
     def on_unmount(self) -> None:
         self.close()

@@ -9,101 +9,29 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from functools import partial
-from itertools import groupby, repeat
-from operator import itemgetter
 from typing import Any
 
-from rich.segment import Segment
 from rich.style import Style
 from textual import events
 from textual.actions import SkipAction
 from textual.geometry import Region, Size
 from textual.message import Message
 from textual.notifications import SeverityLevel
-from textual.strip import Strip
 from textual.widget import Widget
 
 from tuivirt.text import inert, inert_lines
 from tuivirt.ui.console import fastpath
+from tuivirt.ui.console.drawing import TerminalDrawing, printable
+from tuivirt.ui.console.keymap import DECCKM, LEAVE_KEY, key_bytes
 
-DECCKM = 1 << 5  # pyte keeps private modes shifted left by 5: cursor keys mode
+__all__ = ["LEAVE_KEY", "GuestKeysFirst", "OwnsQuitKey", "TerminalView", "key_bytes"]
 
-_ANSI = ["black", "red", "green", "brown", "blue", "magenta", "cyan", "white"]
-_NAMES = {name: i for i, name in enumerate(_ANSI)}
-_NAMES.update({f"bright{name}": i + 8 for i, name in enumerate(_ANSI)})
-_NAMES["yellow"] = 3
-_NAMES["brightyellow"] = 11
-
-#: Textual key name -> bytes for a VT220/xterm-like guest (cursor keys: normal mode).
-KEYS: dict[str, bytes] = {
-    "enter": b"\r", "tab": b"\t", "shift+tab": b"\x1b[Z", "backspace": b"\x7f",
-    "escape": b"\x1b", "delete": b"\x1b[3~", "insert": b"\x1b[2~",
-    "home": b"\x1b[H", "end": b"\x1b[F", "pageup": b"\x1b[5~", "pagedown": b"\x1b[6~",
-    "up": b"\x1b[A", "down": b"\x1b[B", "right": b"\x1b[C", "left": b"\x1b[D",
-    "f1": b"\x1bOP", "f2": b"\x1bOQ", "f3": b"\x1bOR", "f4": b"\x1bOS",
-    "f5": b"\x1b[15~", "f6": b"\x1b[17~", "f7": b"\x1b[18~", "f8": b"\x1b[19~",
-    "f9": b"\x1b[20~", "f10": b"\x1b[21~", "f11": b"\x1b[23~", "f12": b"\x1b[24~",
-    "ctrl+space": b"\x00", "ctrl+at": b"\x00", "ctrl+backslash": b"\x1c",
-    "ctrl+circumflex_accent": b"\x1e", "ctrl+underscore": b"\x1f",
-    "ctrl+left_square_bracket": b"\x1b",
-}
-_APP_CURSOR = {"up": b"\x1bOA", "down": b"\x1bOB", "right": b"\x1bOC", "left": b"\x1bOD"}
-LEAVE_KEY = "ctrl+right_square_bracket"
 PAINT_EVERY = 0.008  # s: immediate paints (echoes) at most this often; bursts use frames
 
 
-def key_bytes(event: events.Key, app_cursor: bool = False) -> bytes | None:
-    """The bytes a terminal would send for this key, or None for keys we do not send."""
-    key = event.key
-    if app_cursor and key in _APP_CURSOR:
-        return _APP_CURSOR[key]
-    if key in KEYS:
-        return KEYS[key]
-    if key.startswith("ctrl+") and len(key) == 6 and key[5].isalpha():
-        return bytes([ord(key[5].lower()) - 96])
-    if key.startswith("alt+"):
-        inner = key[4:]
-        if len(inner) == 1:
-            return b"\x1b" + inner.encode()
-        if inner in KEYS:
-            return b"\x1b" + KEYS[inner]
-    if event.character and event.is_printable:
-        return event.character.encode("utf-8", "surrogatepass")
-    return None
-
-
-def _colour(value: str, default: str | None) -> str | None:
-    if value == "default":
-        return default
-    index = _NAMES.get(value)
-    if index is not None:
-        return f"color({index})"
-    if len(value) == 6:
-        try:
-            int(value, 16)
-        except ValueError:
-            return default
-        return f"#{value}"
-    return default
-
-
-_CONTROLS = str.maketrans({c: " " for c in [*range(0x20), *range(0x7F, 0xA0)]})
-_ATTRS = itemgetter(1, 2, 3, 4, 5, 6, 7)  # a pyte cell's attributes, without its data
-
-
-def _printable(text: str) -> str:
-    """One cell's text, never a control character (those would move the real cursor)."""
-    if not text:
-        return " "
-    code = ord(text[0])
-    if code < 0x20 or 0x7F <= code < 0xA0:
-        return " "
-    return text
-
-
-class TerminalView(Widget, can_focus=True):
-    """A pyte screen with bounded scrollback, keys to the guest, search, save."""
+class TerminalView(TerminalDrawing, Widget, can_focus=True):
+    """A pyte screen with bounded scrollback, keys to the guest, search, save (drawn by
+    TerminalDrawing; keys to bytes by keymap)."""
 
     DEFAULT_CSS = """
     TerminalView { height: 1fr; width: 1fr; background: #101010; color: #d0d0d0; }
@@ -192,23 +120,12 @@ class TerminalView(Widget, can_focus=True):
             self._painted = now
         return painted
 
-    def plain_background(self) -> Any | None:
-        """The background to filter lines over when `render_line` is all there is to
-        them (no border, padding, tint or opacity for Textual to add); else None."""
-        plain = self._plain
-        if plain is None:
-            styles = self.styles
-            plain = self._plain = (not any(styles.gutter) and styles.tint.a == 0
-                                   and styles.opacity == 1 and styles.text_opacity == 1)
-            self._background = self.background_colors[1]
-        return self._background if plain else None
-
     def lines(self) -> list[str]:
         """Scrollback then screen, as text (search, save)."""
         from tuivirt.ui.console.vt import history_text
 
         columns = self.term.columns
-        out = ["".join(map(_printable, history_text(line, columns))).rstrip()
+        out = ["".join(map(printable, history_text(line, columns))).rstrip()
                for line in self.term.history]
         out += [self._text(self.term.buffer[y].__getitem__) for y in range(self.term.lines)]
         while out and not out[-1].strip():
@@ -216,7 +133,7 @@ class TerminalView(Widget, can_focus=True):
         return out
 
     def _text(self, cell: Callable[[int], Any]) -> str:
-        return "".join(_printable(cell(x).data) for x in range(self.term.columns)).rstrip()
+        return "".join(printable(cell(x).data) for x in range(self.term.columns)).rstrip()
 
     def save(self, path: str) -> int:
         lines = self.lines()
@@ -239,79 +156,6 @@ class TerminalView(Widget, can_focus=True):
                 return index
         return None
 
-    # -- drawing ------------------------------------------------------------------------
-    def _segment(self, cells: list[Any], attrs: tuple[Any, ...], cursor: bool,
-                 base: Style) -> Segment:
-        """One run of cells with the same attributes (pyte's fg, bg, bold, italics,
-        underscore, strikethrough, reverse), over the widget's own style."""
-        key = (base, attrs, cursor)
-        style = self._styles.get(key)
-        if style is None:
-            if len(self._styles) > 4096:  # a guest cycling through colours
-                self._styles.clear()
-            fg, bg, bold, italics, underscore, strike, reverse = attrs
-            style = base + Style(color=_colour(fg, None), bgcolor=_colour(bg, None),
-                                 bold=bold or None, italic=italics or None,
-                                 underline=underscore or None, strike=strike or None,
-                                 reverse=(reverse != cursor) or None)
-            self._styles[key] = style
-        return Segment("".join([cell[0] for cell in cells]).translate(_CONTROLS), style)
-
-    def render_line(self, y: int) -> Strip:
-        width = self.size.width
-        term = self.term
-        history = term.history
-        back = min(self.back, len(history))
-        base = self._base
-        if base is None:
-            # Walks every ancestor's styles (~0.1 ms), and refresh() drops Textual's own
-            # cache of it: kept here until the styles change (focus, theme).
-            base = self._base = self.rich_style
-        if y < back:
-            from tuivirt.ui.console.vt import cell_at
-
-            cell_of: Callable[[int], Any] = partial(cell_at, history[len(history) - back + y])
-            row = None
-        else:
-            row = y - back
-            if row >= term.lines:
-                return Strip.blank(width, base)
-            cell_of = term.buffer[row].__getitem__
-        show_cursor = (self.has_focus and back == 0 and row == term.cursor.y
-                       and not term.cursor.hidden)
-        columns = min(term.columns, width)
-        if row is None:
-            cells = [cell_of(x) for x in range(columns)]
-        else:
-            line = term.buffer[row]
-            cells = list(map(line.get, range(columns), repeat(line.default)))
-        cursor_x = term.cursor.x if show_cursor else -1
-        segments: list[Segment] = []
-        x = 0
-        # Runs of cells with the same attributes become one segment each. The empty
-        # right half of a wide character adds no text; control characters become spaces.
-        for attrs, group in groupby(cells, _ATTRS):
-            run = list(group)
-            end = x + len(run)
-            if x <= cursor_x < end:
-                at = cursor_x - x
-                for part, cursor in ((run[:at], False), (run[at:at + 1], True),
-                                     (run[at + 1:], False)):
-                    if part:
-                        segments.append(self._segment(part, attrs, cursor, base))
-            else:
-                segments.append(self._segment(run, attrs, False, base))
-            x = end
-        strip = Strip(segments).adjust_cell_length(width, base)
-        if self.highlight and y < back:
-            plain = "".join(segment.text for segment in segments).lower()
-            at = plain.find(self.highlight.lower())
-            if at >= 0:
-                end = at + len(self.highlight)
-                strip = Strip.join([strip.crop(0, at),
-                                    strip.crop(at, end).apply_style(Style(reverse=True)),
-                                    strip.crop(end, width)])
-        return strip
 
     # -- size -----------------------------------------------------------------------------
     def on_resize(self, event: events.Resize) -> None:

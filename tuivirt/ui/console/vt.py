@@ -224,3 +224,24 @@ def make_screen(columns: int, lines: int, history: int) -> tuple[GuestScreen, An
     """A screen and the byte stream that feeds it."""
     screen = GuestScreen(columns, lines, history)
     return screen, pyte.ByteStream(screen)
+
+
+_gc_calmed = False
+
+
+def calm_gc() -> None:
+    """Freeze what the app holds so far once consoles are in use.
+
+    pyte allocates a tuple per cell it draws; every full collection then walked all of
+    the app's long-lived objects too. Freezing them (they live as long as the app) cut
+    the worst frame gaps of a burst (p99 120 -> 62-72 ms over 6 MB). Raising the
+    thresholds as well did not help further and let memory grow faster: not done.
+    """
+    global _gc_calmed
+    if _gc_calmed:
+        return
+    import gc
+
+    gc.collect()
+    gc.freeze()
+    _gc_calmed = True
