@@ -258,10 +258,10 @@ class StorageScreen(StorageChanges, Screen[None]):
         elif key:
             title += f" ({len(volumes)})"
         self.query_one("#volumes-title", Static).update(title)
-        hosts = len({p.host for p in self.pools})
+        pools, hosts = len(self.pools), len({p.host for p in self.pools})
         self.query_one("#storage-status", Static).update(
-            f"{len(self.pools)} pools on {hosts} hosts · enter/tab: to the volumes · "
-            "R, d: the volume under the cursor")
+            f"{pools} pool{'s' * (pools != 1)} on {hosts} host{'s' * (hosts != 1)} · "
+            "enter/tab: to the volumes · R, d: the volume under the cursor")
 
     @property
     def current_volume(self) -> Volume | None:
