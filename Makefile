@@ -42,6 +42,7 @@ bench: $(STAMP) lab
 	$(PY) tests/bench/bench_connect.py
 	$(PY) tests/bench/bench_ui.py
 	$(PY) tests/bench/bench_console.py
+	$(PY) tests/bench/bench_storage.py
 
 # The whole suite: the lab, lint, the benchmarks' figures, then every test.
 test: $(STAMP) lab
@@ -52,6 +53,7 @@ test: $(STAMP) lab
 	$(PY) tests/bench/bench_connect.py || echo "BENCHMARK FAILED: bench_connect"
 	$(PY) tests/bench/bench_ui.py --runs 5 || echo "BENCHMARK FAILED: bench_ui"
 	$(PY) tests/bench/bench_console.py || echo "BENCHMARK FAILED: bench_console"
+	$(PY) tests/bench/bench_storage.py || echo "BENCHMARK FAILED: bench_storage"
 	$(PY) -m pytest -p no:cacheprovider -q tests
 
 clean:

@@ -149,3 +149,40 @@ def test_networks_view(snap_compare: Any) -> None:
         await pilot.pause()
 
     assert snap_compare(fixed_app(), run_before=run_before, terminal_size=(120, 20))
+
+
+def test_storage_view(snap_compare: Any) -> None:
+    from tests.ui.pilot import fixed_config
+    from tuivirt.model import Pool, Volume
+    from tuivirt.ui.storage.screen import StorageScreen
+
+    gib = 1024**3
+    pools = [
+        Pool("local", "default", "p1", "dir", True, True, True, 500 * gib, 132 * gib,
+             368 * gib, "/var/lib/libvirt/images"),
+        Pool("local", "isos", "p2", "dir", False, False, True, 0, 0, 0, "/srv/isos"),
+        Pool("prod", "ssd", "p3", "logical", True, True, True, 2048 * gib, 1900 * gib,
+             148 * gib, "/dev/ssd"),
+    ]
+    images = "/var/lib/libvirt/images/"
+    volumes = {("local", "default"): [
+        Volume("local", "default", "base-debian12.qcow2", images + "base-debian12.qcow2",
+               "qcow2", 10 * gib, 2 * gib),
+        Volume("local", "default", "db-primary.qcow2", images + "db-primary.qcow2",
+               "qcow2", 40 * gib, 12 * gib, images + "base-debian12.qcow2",
+               ("db-primary",)),
+        Volume("local", "default", "shared.raw", images + "shared.raw", "raw", 8 * gib,
+               8 * gib, None, ("web-frontend", "web-backend")),
+        Volume("local", "default", "scratch.img", images + "scratch.img", "raw", 4 * gib,
+               512 * 1024**2),
+    ]}
+
+    async def run_before(pilot: Any) -> None:
+        await feed(pilot)
+        pilot.app.push_screen(StorageScreen(
+            fixed_config(), pools=pools, volumes=volumes, autoload=False,
+            errors={"rack2": "lost keepalive timed out (host not answering)"}))
+        await pilot.pause()
+        await pilot.pause()
+
+    assert snap_compare(fixed_app(), run_before=run_before, terminal_size=(120, 24))

@@ -32,6 +32,8 @@ def guest_commands(screen: MainScreen) -> Iterable[SystemCommand]:
                         "with libvirt, review, define", screen.action_import_lxc)
     yield SystemCommand("Networks", "every host's libvirt networks (N)",
                         screen.action_networks)
+    yield SystemCommand("Storage", "every host's storage pools and their volumes (P)",
+                        screen.action_storage)
     yield SystemCommand("Table: filter", "filter rows (/)", screen.action_filter)
     yield SystemCommand("Table: clear marks", "unmark every guest",
                         screen.action_clear_marks)

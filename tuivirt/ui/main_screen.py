@@ -48,6 +48,7 @@ class MainScreen(ConsoleDock, GuestDefinitions):
         Binding("E", "edit(True)", "$EDITOR", show=False),
         Binding("C", "clone", "Clone", show=False),
         Binding("N", "networks", "Networks"),
+        Binding("P", "storage", "Storage", show=False),
         Binding("c", "console", "Console", priority=True),  # as `/`: see action_console
         Binding("f2", "console_zoom", "Zoom console", show=False),
         Binding("f3", "console_search", "Search console", show=False),
@@ -248,3 +249,8 @@ class MainScreen(ConsoleDock, GuestDefinitions):
         from tuivirt.ui.networks.screen import NetworksScreen
 
         self.app.push_screen(NetworksScreen(self.config))
+
+    def action_storage(self) -> None:
+        from tuivirt.ui.storage.screen import StorageScreen
+
+        self.app.push_screen(StorageScreen(self.config))

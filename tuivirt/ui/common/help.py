@@ -24,7 +24,9 @@ KEYS = [
         ("x", "edit the definition in a pane beside the table (docker: inspect JSON)"),
         ("E", "edit it in $EDITOR, then review it in the pane"),
         ("C", "clone: copy the definition to a new name, here or on another host"),
-        ("N", "networks: start / stop / autostart / edit / new from one")]),
+        ("N", "networks: start / stop / autostart / edit / new from one"),
+        ("P", "storage: pools and volumes; new / resize / delete a volume, start / stop "
+              "/ autostart / refresh a pool")]),
     ("In the editor pane", [
         ("ctrl+s", "apply: the diff first, then define (libvirt validates)"),
         ("ctrl+t", "diff: definition → buffer"), ("ctrl+l", "live XML (read-only)"),
