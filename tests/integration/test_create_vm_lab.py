@@ -223,3 +223,17 @@ def test_a_define_libvirt_refuses_removes_the_new_volume_again(
     assert message.endswith(f"(the new volume {POOL}/{name}.qcow2 was removed)")
     assert name not in domains(lab, host)
     assert volumes(lab, host) == before
+
+
+def test_a_start_that_fails_undefines_the_vm_and_removes_its_volume(
+        lab: Lab, lab_config: Path, vm_name: Callable[[str], str]) -> None:
+    """The lab's `default` network is defined but not active: the VM defines, QEMU
+    cannot start on it, and nothing of it is left."""
+    if "Active:         no" not in lab.virsh("local", "net-info", "default", check=False):
+        pytest.skip("the local `default` network is active here")
+    name = vm_name("local")
+    err = refused(lab, lab_config, "local", name, "--network", "default", "--new-volume",
+                  f"{POOL}:64M", "--kernel", str(images(lab) / "vmlinuz"), "--start", rc=1)
+    assert "starting it failed: " in err
+    assert (f"(its definition was removed again; the new volume {POOL}/{name}.qcow2 was "
+            "removed)") in err
