@@ -237,3 +237,39 @@ def test_a_start_that_fails_undefines_the_vm_and_removes_its_volume(
     assert "starting it failed: " in err
     assert (f"(its definition was removed again; the new volume {POOL}/{name}.qcow2 was "
             "removed)") in err
+
+
+def test_a_read_only_host_refuses_and_print_still_works(
+        lab: Lab, tmp_path: Path, state_home: Path, vm_name: Callable[[str], str]) -> None:
+    config = tmp_path / "ro.toml"
+    config.write_text(lab.config_text(hostb_read_only=True))
+    name = vm_name("hostb")
+    args = ("--new-volume", f"{POOL}:64M", "--kernel", str(images(lab) / "vmlinuz"))
+    before, guests = volumes(lab, "hostb"), domains(lab, "hostb")
+    done = run_cli("create", "vm", "hostb", name, *args, config=config)
+    assert done.returncode == 1
+    assert f"host hostb is read-only: refusing to create VM {name}" in done.stderr
+    assert volumes(lab, "hostb") == before and domains(lab, "hostb") == guests
+    done = run_cli("create", "vm", "hostb", name, *args, "--print", config=config)
+    assert done.returncode == 0, done.stderr
+    assert f"<name>{name}</name>" in done.stdout
+
+
+@pytest.mark.parametrize("host", HOSTS)
+def test_create_options_lists_what_the_host_offers(lab: Lab, lab_config: Path,
+                                                   host: str) -> None:
+    import json
+
+    done = run_cli("create", "options", host, config=lab_config)
+    assert done.returncode == 0, done.stderr
+    rows = {line.split()[0]: line.split() for line in done.stdout.splitlines()[1:]
+            if line and not line.startswith(("*", "KVM"))}
+    assert rows["aarch64"][1:4] == ["tcg", "virt", "ttyAMA0"]
+    assert rows["x86_64"][1] == "*" and rows["x86_64"][2] in ("tcg", "kvm")
+    began = time.monotonic()
+    done = run_cli("create", "options", host, "--json", config=lab_config)
+    took = time.monotonic() - began
+    data = json.loads(done.stdout)
+    arm = next(a for a in data["archs"] if a["arch"] == "aarch64")
+    assert "cortex-a57" in arm["cpu_models"] and "virt" in arm["machines"]
+    print(f"{host}: create options --json in {took:.2f} s (a new process)")
