@@ -170,6 +170,11 @@ def test_bad_input_is_refused_and_leaves_nothing(
     err = refused(lab, lab_config, host, taken, *new)
     assert f"a VM named '{taken}' already exists on {host}" in err
     assert f"{taken}.qcow2" not in volumes(lab, host)
+    # The new volume's name taken in the pool (made here; removed by vm_name after).
+    lab.virsh(host, "vol-create-as", POOL, f"{name}.qcow2", "1M", "--format", "qcow2")
+    err = refused(lab, lab_config, host, name, *new)
+    assert f"a volume named '{name}.qcow2' already exists in pool {POOL} on {host}" in err
+    lab.virsh(host, "vol-delete", "--pool", POOL, f"{name}.qcow2")
     # An architecture the host cannot run.
     err = refused(lab, lab_config, host, name, "--arch", "s390x", *new)
     assert f"host {host} cannot run s390x guests" in err and "aarch64" in err

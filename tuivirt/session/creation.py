@@ -3,7 +3,6 @@ steps (a new volume, define with libvirt's validation, start), undone when one f
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -141,15 +140,14 @@ class Creation(Definitions, Storage):
                 raise
             if not pool.active:
                 raise refuse(f"pool {pool.name} is not active: start it first")
-            with contextlib.suppress(InvalidSpec):
-                try:
-                    self.volume(pool.name, name)
-                except GuestError as exc:
-                    if not exc.missing:
-                        raise
-                else:
-                    raise refuse(f"a volume named {name!r} already exists in pool "
-                                 f"{pool.name} on {self.name}")
+            try:
+                self.volume(pool.name, name)
+            except GuestError as exc:
+                if not exc.missing:
+                    raise
+            else:
+                raise refuse(f"a volume named {name!r} already exists in pool "
+                             f"{pool.name} on {self.name}")
             if disk.size > pool.available:
                 raise refuse(_no_room(pool, disk.size))
         return plan(spec, self.vm_options()), spec, notes
