@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
-from tuivirt.create.caps import ArchOptions, CpuChoice, HostOptions
+from tuivirt.create.caps import ArchOptions, CpuChoice, HostOptions, Machine
 from tuivirt.errors import GuestError
 
 MIN_MEMORY_MIB = 16
@@ -148,9 +148,11 @@ def plan(spec: VMSpec, options: HostOptions) -> Plan:
                      f"{', '.join(options.arch_names()) or 'none'})")
     notes: list[str] = []
     machine_name = spec.machine or arch.default_machine
-    if machine_name is None:
-        raise refuse(f"host {spec.host} lists no machine type for {arch.arch}")
-    machine = arch.machine(machine_name)
+    if machine_name is None and not arch.machines:
+        # A driver that names no machine types (libvirt's test driver: the demo host)
+        # takes a definition without one.
+        machine_name = ""
+    machine = arch.machine(machine_name) if machine_name else Machine("")
     if machine is None:
         raise refuse(f"machine type {machine_name!r} is not offered for {arch.arch} on "
                      f"{spec.host} (`tuivirt create options {spec.host}` lists them; "
@@ -163,6 +165,8 @@ def plan(spec: VMSpec, options: HostOptions) -> Plan:
                      f"{' or '.join(arch.domain_types)}, not {virt_type}")
     if virt_type == "kvm":
         notes.append(f"{arch.arch} under KVM (hardware virtualisation)")
+    elif virt_type != "qemu":
+        notes.append(f"{arch.arch} as a {virt_type} domain")
     else:
         why = ("KVM not asked for" if arch.kvm else
                f"no KVM: {options.kvm_problem}" if options.kvm_problem else
@@ -170,7 +174,8 @@ def plan(spec: VMSpec, options: HostOptions) -> Plan:
         notes.append(f"{arch.arch} under TCG: emulated by QEMU, {why}; expect it slower")
     limit = min(x for x in (arch.max_vcpus, machine.max_cpus, 4096) if x)
     if not 1 <= spec.vcpus <= limit:
-        raise refuse(f"{spec.vcpus} vCPUs: {machine.name} on {arch.arch} takes 1 to {limit}")
+        raise refuse(f"{spec.vcpus} vCPUs: {machine.name or arch.arch} "
+                     f"{'on ' + arch.arch + ' ' if machine.name else ''}takes 1 to {limit}")
     if spec.memory_mib < MIN_MEMORY_MIB:
         raise refuse(f"{spec.memory_mib} MiB of memory: at least {MIN_MEMORY_MIB} MiB")
     if options.host_memory_mib and spec.memory_mib > options.host_memory_mib:
@@ -221,7 +226,10 @@ def definition(chosen: Plan, *, uuid: str | None = None) -> str:
     etree.SubElement(root, "memory", unit="MiB").text = str(spec.memory_mib)
     etree.SubElement(root, "vcpu").text = str(spec.vcpus)
     os_ = etree.SubElement(root, "os")
-    etree.SubElement(os_, "type", arch=chosen.arch.arch, machine=chosen.machine).text = "hvm"
+    os_type = etree.SubElement(os_, "type", arch=chosen.arch.arch)
+    if chosen.machine:
+        os_type.set("machine", chosen.machine)
+    os_type.text = "hvm"
     if spec.kernel is not None:
         etree.SubElement(os_, "kernel").text = spec.kernel.kernel
         if spec.kernel.initrd:
