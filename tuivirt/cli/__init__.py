@@ -14,7 +14,7 @@ import os
 from collections.abc import Sequence
 
 from tuivirt import __version__
-from tuivirt.cli import console, create_ct, definitions, guests, hosts, storage
+from tuivirt.cli import console, create, definitions, guests, hosts, storage
 from tuivirt.cli.common import EXIT_FAILED, EXIT_USAGE, UsageError
 from tuivirt.cli.output import warn
 from tuivirt.config import Config, load_config, timeout_problem
@@ -23,7 +23,7 @@ from tuivirt.errors import AddressError, ConfigError, TuivirtError
 __all__ = ["EXIT_FAILED", "EXIT_USAGE", "build_parser", "main"]
 
 #: In the order `tuivirt --help` lists them.
-GROUPS = (guests, definitions, console, hosts, storage)
+GROUPS = (guests, definitions, console, hosts, storage, create)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -41,13 +41,6 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for group in GROUPS:
         group.register(sub)
-    # TEMPORARY: the `create` group's parser is cli/create.py's (`create vm`), being built
-    # alongside; at the merge these two hang under it and this goes.
-    create = sub.add_parser("create", help="make a guest: an LXC container, a Docker "
-                            "container").add_subparsers(dest="kind", metavar="KIND",
-                                                        required=True)
-    create_ct.register_lxc(create)
-    create_ct.register_container(create)
     return parser
 
 
