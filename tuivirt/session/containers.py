@@ -59,6 +59,28 @@ class Containers(SessionCore):
                 return f"{guest.key} ({guest.state})"
         return None
 
+    def _check_new(self, name: str, problems: list[str]) -> None:
+        """A new container: the host takes changes, and the spec's own problems."""
+        self._check_writable(f"create container {name}", name)
+        if problems:
+            raise GuestError(self.name, name, "; ".join(problems))
+
+    def _refuse_taken(self, name: str, taken: str | None) -> None:
+        if taken is not None:
+            raise GuestError(self.name, name, f"the name {name!r} is taken on {self.name}: "
+                             f"{taken}")
+
+    def _start_new(self, guest: Guest, made: str, start: Callable[[], object],
+                   remove: Callable[[], None], lookup: Callable[[], Guest | None]) -> Guest:
+        """Start a guest just made; one that does not start is removed again (said so)."""
+        try:
+            start()
+        except GuestError as exc:
+            raise self._remove_after_failed_start(made, guest, exc.message, remove) from None
+        fresh = lookup() or guest
+        self.inventory.upsert(fresh)
+        return fresh
+
     def _remove_after_failed_start(self, what: str, guest: Guest, why: str,
                                    remove: Callable[[], None]) -> TuivirtError:
         """The error for a guest made but not started: removed again, or said it stays."""
@@ -88,18 +110,13 @@ class Containers(SessionCore):
         """Everything that would refuse the container, before anything is defined."""
         from tuivirt.create.lxc import ROOT_CHECK, NetKind, root_problem
 
-        self._check_writable(f"create container {spec.name}", spec.name)
-        problems = spec.problems()
-        if problems:
-            raise GuestError(self.name, spec.name, "; ".join(problems))
+        self._check_new(spec.name, spec.problems())
         endpoint = self.lxc_endpoint()
         taken = self._name_taken(spec.name)
         if taken is None:  # the inventory may be older than the daemon: ask it too
             taken = next((f"{g.key} ({g.state})" for g in endpoint.list_guests()
                           if g.name == spec.name), None)
-        if taken is not None:
-            raise GuestError(self.name, spec.name, f"the name {spec.name!r} is taken on "
-                             f"{self.name}: {taken}")
+        self._refuse_taken(spec.name, taken)
         problem = root_problem(self._run_here(ROOT_CHECK, spec.root, spec.init), spec,
                                self.name)
         if problem is not None:
@@ -124,15 +141,9 @@ class Containers(SessionCore):
         self.inventory.upsert(guest)
         if not start:
             return guest
-        try:
-            endpoint.perform(guest, Action.START)
-        except GuestError as exc:
-            raise self._remove_after_failed_start(
-                "defined", guest, exc.message,
-                lambda: endpoint.perform(guest, Action.UNDEFINE)) from None
-        fresh = endpoint.lookup(guest.id) or guest
-        self.inventory.upsert(fresh)
-        return fresh
+        return self._start_new(guest, "defined", lambda: endpoint.perform(guest, Action.START),
+                               lambda: endpoint.perform(guest, Action.UNDEFINE),
+                               lambda: endpoint.lookup(guest.id))
 
     # -- Docker from an image -------------------------------------------------------------
     def _docker_endpoint_now(self) -> DockerEndpoint:
@@ -144,15 +155,9 @@ class Containers(SessionCore):
         return self.docker
 
     def check_container(self, spec: ContainerSpec) -> DockerEndpoint:
-        self._check_writable(f"create container {spec.name}", spec.name)
-        problems = spec.problems()
-        if problems:
-            raise GuestError(self.name, spec.name, "; ".join(problems))
+        self._check_new(spec.name, spec.problems())
         endpoint = self._docker_endpoint_now()
-        taken = self._name_taken(spec.name)
-        if taken is not None:
-            raise GuestError(self.name, spec.name, f"the name {spec.name!r} is taken on "
-                             f"{self.name}: {taken}")
+        self._refuse_taken(spec.name, self._name_taken(spec.name))
         return endpoint
 
     def create_container(self, spec: ContainerSpec, *, start: bool = False,
@@ -191,12 +196,7 @@ class Containers(SessionCore):
         self.inventory.upsert(guest)
         if not start:
             return guest
-        try:
-            endpoint.start_container(container_id, spec.name)
-        except GuestError as exc:
-            raise self._remove_after_failed_start(
-                "created", guest, exc.message,
-                lambda: endpoint.remove_container(container_id, spec.name)) from None
-        fresh = endpoint.lookup(container_id) or guest
-        self.inventory.upsert(fresh)
-        return fresh
+        return self._start_new(guest, "created",
+                               lambda: endpoint.start_container(container_id, spec.name),
+                               lambda: endpoint.remove_container(container_id, spec.name),
+                               lambda: endpoint.lookup(container_id))

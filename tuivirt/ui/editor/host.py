@@ -7,23 +7,21 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from textual.containers import Horizontal
-from textual.screen import Screen
-from textual.widget import Widget
 
 from tuivirt import drafts, xmltools
 from tuivirt.errors import TuivirtError
 from tuivirt.model import DefinitionRef
+from tuivirt.ui.common.fleet_screen import FleetScreen
 from tuivirt.ui.common.workers import ThreadJobs
 
 if TYPE_CHECKING:
     from tuivirt.config import Config
-    from tuivirt.session import Fleet
     from tuivirt.ui.editor.xml_editor import EditorPane
 
 # The pane, its TextArea and the dialogs are imported when first used: not at startup.
 
 
-class EditorHost(Screen[None], ThreadJobs):
+class EditorHost(FleetScreen, ThreadJobs):
     """A screen with a `#body` row whose first child is its table; the pane goes beside.
 
     Subclasses set `config` and provide `home()` (the widget to focus when the user
@@ -32,21 +30,6 @@ class EditorHost(Screen[None], ThreadJobs):
     """
 
     config: Config
-
-    @property
-    def fleet(self) -> Fleet:
-        fleet: Fleet = self.app.fleet  # type: ignore[attr-defined]
-        return fleet
-
-    def read_only(self, host: str) -> bool:
-        """Unknown hosts count as read-only: refusing is the safe answer."""
-        try:
-            return self.config.host(host).read_only
-        except KeyError:
-            return True
-
-    def home(self) -> Widget:
-        raise NotImplementedError
 
     @property
     def editor(self) -> EditorPane | None:

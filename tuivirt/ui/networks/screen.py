@@ -73,22 +73,15 @@ class NetworksScreen(EditorHost):
         table.focus()
         if self.autoload:
             self.action_reload()
-            fleet_changed = getattr(self.app, "fleet_changed", None)
-            if fleet_changed is not None:  # the full-screen app's one stream of news
-                fleet_changed.subscribe(self, self._fleet_changed)
+            self.follow_fleet()
 
-    def _fleet_changed(self, diff: Diff) -> None:
+    def news_matters(self, diff: Diff) -> bool:
         """A network changed, or a host connected or was lost (its networks appear or go;
         opened at start-up, the view would otherwise miss a host still connecting)."""
-        if not (diff.networks or any(s.state != "connecting" for s in diff.hosts)):
-            return
-        if not self._reload_pending:
-            self._reload_pending = True
-            self.set_timer(0.1, self.action_reload)  # one reload for a burst of news
+        return bool(diff.networks) or super().news_matters(diff)
 
     # -- data -----------------------------------------------------------------------------
     def action_reload(self) -> None:
-        self._reload_pending = False
         fleet = self.fleet
 
         def load() -> tuple[list[Network], dict[str, str]]:
@@ -116,7 +109,7 @@ class NetworksScreen(EditorHost):
         self.errors = errors
         table.clear()
         for net in self.networks:
-            label = self._label(net.host)
+            label = self.host_label(net.host)
             table.add_row(
                 # Names, bridges and ranges are the daemon's: drawn inert.
                 Text(inert(net.host), style=label), Text(inert(net.name), style="bold"),
@@ -133,12 +126,6 @@ class NetworksScreen(EditorHost):
         parts = [f"{len(self.networks)} networks"]
         parts += [f"host {inert(host)}: {inert(why)}" for host, why in sorted(errors.items())]
         self.query_one("#nets-status", Static).update(" · ".join(parts))
-
-    def _label(self, host: str) -> str:
-        try:
-            return self.config.host(host).label or ""
-        except KeyError:
-            return ""
 
     @property
     def current(self) -> Network | None:

@@ -19,11 +19,9 @@ from tuivirt.ui.common.workers import ThreadJobs
 from tuivirt.ui.storage import forms
 
 if TYPE_CHECKING:
-    from textual.screen import Screen
+    from tuivirt.ui.common.fleet_screen import FleetScreen
 
-    from tuivirt.session import Fleet
-
-    class _Base(Screen[None], ThreadJobs):
+    class _Base(FleetScreen, ThreadJobs):
         """What the mixin runs on: the storage screen."""
 else:
     _Base = ThreadJobs
@@ -50,18 +48,6 @@ class StorageChanges(_Base):
 
     def action_reload(self) -> None:
         raise NotImplementedError
-
-    @property
-    def fleet(self) -> Fleet:
-        fleet: Fleet = self.app.fleet  # type: ignore[attr-defined]
-        return fleet
-
-    def read_only(self, host: str) -> bool:
-        """Unknown hosts count as read-only: refusing is the safe answer."""
-        try:
-            return self.config.host(host).read_only
-        except KeyError:
-            return True
 
     def _refused(self, host: str, what: str) -> bool:
         """A read-only host refuses (told, as everywhere); True when it did."""

@@ -9,15 +9,14 @@ from typing import TYPE_CHECKING
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from tuivirt.config import Config
 from tuivirt.errors import TuivirtError
-from tuivirt.inventory import Diff
 from tuivirt.model import Pool, Volume
 from tuivirt.sizes import human_size
 from tuivirt.text import inert
+from tuivirt.ui.common.fleet_screen import FleetScreen
 from tuivirt.ui.common.workers import error_text
 from tuivirt.ui.storage.changes import PoolKey, StorageChanges
 
@@ -39,7 +38,7 @@ def list_host(session: HostSession) -> list[Pool] | str:
         return exc.message
 
 
-class StorageScreen(StorageChanges, Screen[None]):
+class StorageScreen(StorageChanges, FleetScreen):
     """`P` from the main screen; `esc`/`q` go back. `enter`/`tab` move to the volumes."""
 
     BINDINGS = [
@@ -110,22 +109,12 @@ class StorageScreen(StorageChanges, Screen[None]):
         self.pool_table().focus()
         if self.autoload:
             self.action_reload()
-            fleet_changed = getattr(self.app, "fleet_changed", None)
-            if fleet_changed is not None:  # the full-screen app's one stream of news
-                fleet_changed.subscribe(self, self._fleet_changed)
-
-    def _fleet_changed(self, diff: Diff) -> None:
-        """A host connected or was lost: its pools appear or go (libvirt sends no
-        storage events we follow; `r` refreshes a pool, any change here reloads)."""
-        if not any(s.state != "connecting" for s in diff.hosts):
-            return
-        if not self._reload_pending:
-            self._reload_pending = True
-            self.set_timer(0.1, self.action_reload)  # one reload for a burst of news
+            # A host connected or was lost: its pools appear or go (libvirt sends no
+            # storage events we follow; `r` refreshes a pool, any change here reloads).
+            self.follow_fleet()
 
     # -- pools --------------------------------------------------------------------------
     def action_reload(self) -> None:
-        self._reload_pending = False
         if not self.autoload:
             return
         # A job per host: each host's pools show when they come, and a hung one costs
@@ -165,7 +154,7 @@ class StorageScreen(StorageChanges, Screen[None]):
                       human_size(pool.available)] if pool.active else ["-", "-", "-"])
             table.add_row(
                 # Host, pool and type names are the daemon's: drawn inert.
-                Text(inert(pool.host), style=self._label(pool.host)),
+                Text(inert(pool.host), style=self.host_label(pool.host)),
                 Text(inert(pool.name), style="bold"), Text(inert(pool.type)),
                 Text("active", style="green") if pool.active else Text("inactive",
                                                                         style="dim"),
@@ -181,12 +170,6 @@ class StorageScreen(StorageChanges, Screen[None]):
         shown = self.query_one("#host-errors", Static)
         shown.update("\n".join(lines))
         shown.set_class(not lines, "empty")
-
-    def _label(self, host: str) -> str:
-        try:
-            return self.config.host(host).label or ""
-        except KeyError:
-            return ""
 
     @property
     def current_pool(self) -> Pool | None:
