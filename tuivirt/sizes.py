@@ -7,7 +7,6 @@ KB, MB, GB... are powers of 1000 (what a disk's label means); a bare number is b
 from __future__ import annotations
 
 import re
-from decimal import Decimal, InvalidOperation
 
 _SIZE_RE = re.compile(r"\s*([0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*([A-Za-z]*)\s*")
 _POWERS = {"": 0, "K": 1, "M": 2, "G": 3, "T": 4, "P": 5, "E": 6}
@@ -21,6 +20,8 @@ class SizeError(ValueError):
 
 def parse_size(text: str) -> int:
     """Bytes for "2G", "1.5 TiB", "4GB", "1048576", "512b"; SizeError otherwise."""
+    from decimal import Decimal, InvalidOperation  # not on `tuivirt list`'s path
+
     match = _SIZE_RE.fullmatch(text)
     if match is None:
         raise SizeError(f"size {text!r} does not parse: use {SIZE_HELP}")
