@@ -58,7 +58,7 @@ class ApplyFlow(DraftKeeping):
         title = (f"Define new {self.ref.kind} {target}?" if self.new
                  else f"Apply these changes to {target}?")
         note = ("The previous definition is kept as a backup (ctrl+r lists them)."
-                if not self.new else "")
+                if not self.new else self.define_note)
         self.app.push_screen(DiffScreen(title, diff, note=note),
                              lambda ok: self._start_apply(self.base, text, self.new)
                              if ok else None)
@@ -67,9 +67,11 @@ class ApplyFlow(DraftKeeping):
         assert self.ref is not None and self.fleet is not None
         self.applying = True
         self.update_header()
-        ref, fleet = self.ref, self.fleet
+        ref, fleet, define = self.ref, self.fleet, self.define if new else None
 
         def apply() -> Applied:
+            if define is not None:
+                return define(text)
             return fleet.session(ref.host).apply_definition(ref, base, text, new=new)
 
         self.in_thread(apply, lambda applied: self._applied(applied, text),
