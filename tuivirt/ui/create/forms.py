@@ -40,22 +40,23 @@ def vm_fields(options: HostOptions, pools: list[str],
         Field("name", "Name", typed.get("name", ""), placeholder="e.g. web1"),
         Field("arch", "Architecture", typed.get("arch", options.default_arch or ""),
               options=archs),
-        Field("machine", "Machine type (empty: the one proposed for the architecture)",
+        Field("machine", "Machine (empty: the one proposed)",
               typed.get("machine", "")),
         Field("vcpus", "vCPUs", typed.get("vcpus", "1")),
-        Field("memory", "Memory (512M, 1G; a bare number is MiB)",
+        Field("memory", "Memory (512M, 1G; a number: MiB)",
               typed.get("memory", "512M")),
-        Field("new_volume", "Boot disk: a new qcow2 volume POOL:SIZE[:BACKING] "
-              "(NAME.qcow2)", typed.get("new_volume", ""), placeholder=f"e.g. {pool}:8G"),
-        Field("disk", "... or an existing disk: an image path, or POOL/VOLUME",
+        Field("new_volume", "New volume POOL:SIZE[:BACKING]",
+              typed.get("new_volume", ""), placeholder=f"qcow2, NAME.qcow2: e.g. {pool}:8G"),
+        Field("disk", "... or a disk: PATH or POOL/VOLUME",
               typed.get("disk", ""), placeholder="e.g. /var/lib/libvirt/images/a.qcow2"),
-        Field("kernel", "Kernel to boot directly (optional)", typed.get("kernel", ""),
+        Field("kernel", "Kernel (direct boot, optional)", typed.get("kernel", ""),
               placeholder="e.g. /boot/vmlinuz"),
         Field("initrd", "Initrd (with a kernel)", typed.get("initrd", "")),
-        Field("cmdline", "Kernel command line (console=... is added)",
-              typed.get("cmdline", "")),
-        Field("network", "Network: a libvirt network, or bridge:BR (empty: none)",
-              typed.get("network", ""), placeholder="e.g. default"),
+        Field("cmdline", "Kernel command line",
+              typed.get("cmdline", ""),
+              placeholder="console=... is added when missing"),
+        Field("network", "Network NAME, or bridge:BR",
+              typed.get("network", ""), placeholder="e.g. default; empty: none"),
         Field("start", "Start it once defined", typed.get("start", NO), options=(NO, YES)),
     ]
 
@@ -166,13 +167,13 @@ def lxc_fields(values: dict[str, str] | None = None) -> list[Field]:
     typed = values or {}
     return [
         Field("name", "Name", typed.get("name", ""), placeholder="e.g. ct1"),
-        Field("root", "Root directory on the host (a chroot tree)",
+        Field("root", "Root directory on the host",
               typed.get("root", ""), placeholder="e.g. /srv/rootfs"),
         Field("init", "Init, inside the root", typed.get("init", DEFAULT_INIT)),
         Field("memory", "Memory limit (256M, 1G)", typed.get("memory", "256M")),
         Field("vcpus", "CPUs it may use (empty: all)", typed.get("vcpus", "")),
-        Field("network", "Network: a libvirt network, or bridge:BR (empty: loopback "
-              "only)", typed.get("network", "")),
+        Field("network", "Network NAME, or bridge:BR", typed.get("network", ""),
+              placeholder="empty: loopback only"),
         Field("start", "Start it once defined", typed.get("start", NO), options=(NO, YES)),
     ]
 
@@ -214,17 +215,17 @@ def container_fields(values: dict[str, str] | None = None) -> list[Field]:
     typed = values or {}
     return [
         Field("name", "Name", typed.get("name", ""), placeholder="e.g. web"),
-        Field("image", "Image (pulled first when the host lacks it)",
+        Field("image", "Image",
               typed.get("image", ""), placeholder="e.g. alpine:3.20"),
-        Field("cmd", "Command (split as a shell would; empty: the image's)",
+        Field("cmd", "Command (empty: the image's)",
               typed.get("cmd", "")),
-        Field("env", "Environment: KEY=VALUE ... (separated by blanks)",
+        Field("env", "Environment: KEY=VALUE ...",
               typed.get("env", "")),
         Field("ports", "Ports: [IP:]HOST:CONTAINER[/udp] ...", typed.get("ports", ""),
               placeholder="e.g. 8080:80"),
         Field("volumes", "Volumes: SRC:DST[:ro] ...", typed.get("volumes", "")),
-        Field("restart", "Restart policy (no, always, unless-stopped, on-failure[:N])",
-              typed.get("restart", "no")),
+        Field("restart", "Restart policy", typed.get("restart", "no"),
+              placeholder="no, always, unless-stopped, on-failure[:N]"),
         Field("start", "Start it once created", typed.get("start", NO), options=(NO, YES)),
     ]
 
