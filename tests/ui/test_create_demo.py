@@ -19,6 +19,7 @@ from tests.ui.pilot import (
     demo_app,
     demo_conn,
     demo_ready,
+    fill_form,
     form,
     replace_first,
     until,
@@ -50,24 +51,12 @@ async def new_vm_form(pilot: Any) -> FormScreen:
     return screen
 
 
-async def fill(pilot: Any, **typed: str) -> None:
-    """Tab through the form from its first field, typing into the ones given (a field
-    with a default is replaced: it is selected when tabbed into), then enter."""
-    app: TuivirtApp = pilot.app
-    order = ["name", "arch", "machine", "vcpus", "memory", "new_volume", "disk", "kernel",
-             "initrd", "cmdline", "network"]
-    last = max(order.index(key) for key in typed)
-    for key in order[:last + 1]:
-        assert await until(pilot, lambda key=key: app.focused is not None  # type: ignore[misc]
-                           and app.focused.id == f"f-{key}")
-        if key in typed:
-            widget = app.focused
-            assert isinstance(widget, Input)
-            await pilot.press("end", *["backspace"] * len(widget.value))
-            await pilot.press(*typed[key])
-        if key != order[last]:
-            await pilot.press("tab")
-    await pilot.press("enter")
+VM_FIELDS = ["name", "arch", "machine", "vcpus", "memory", "new_volume", "disk", "kernel",
+             "initrd", "cmdline", "network", "start"]
+
+
+async def fill(pilot: Any, start: bool = False, **typed: str) -> None:
+    await fill_form(pilot, VM_FIELDS, typed, {"start": 1} if start else None)
 
 
 async def review_pane(pilot: Any, name: str) -> EditorPane:
@@ -92,12 +81,12 @@ async def test_n_vm_form_review_edit_the_memory_and_ctrl_s_makes_it(state_home: 
         notes = Notes(app)
         screen = await new_vm_form(pilot)
         assert "i686: test domains" in screen.note  # what the test driver offers
-        await fill(pilot, name="made1", memory="64M", new_volume="default:1G")
+        await fill(pilot, name="made1", memory="64M", new_volume="default:1G", start=True)
         pane = await review_pane(pilot, "made1")
         assert '<memory unit="MiB">64</memory>' in pane.text
         assert ("ctrl+s creates the new volume default/made1.qcow2 (qcow2, 1 GiB) first"
                 in pane.note)
-        assert "start after define: no" in pane.note
+        assert "start after define: yes" in pane.note
         assert "made1" not in domain_names(app)  # only shown so far
         assert "made1.qcow2" not in volume_names(app)
 
@@ -112,6 +101,7 @@ async def test_n_vm_form_review_edit_the_memory_and_ctrl_s_makes_it(state_home: 
         assert "made1.qcow2" in volume_names(app)
         assert "volume='made1.qcow2'" in inactive_xml(app, "made1")
         assert not pane.new and "<memory unit='KiB'>98304</memory>" in pane.text
+        assert demo_conn(app).lookupByName("made1").state()[0] == libvirt.VIR_DOMAIN_RUNNING
         assert await until(pilot, lambda: any(g.name == "made1"
                                               for g in app.main.table.guests.values()))
 
