@@ -157,8 +157,9 @@ def vm_review(spec: VMSpec, notes: tuple[str, ...], start: bool) -> str:
                      f"{disk.volume_name(spec.name)} ({disk.format}, "
                      f"{human_size(disk.size)}{backing}) first; it is removed again if "
                      "the define or the start fails")
-    lines += list(notes)
+    # First: the pane shows 8 lines of its note.
     lines.append(f"start after define: {YES if start else NO}")
+    lines += list(notes)
     return "\n".join(lines)
 
 
