@@ -102,8 +102,10 @@ async def test_n_vm_form_review_edit_the_memory_and_ctrl_s_makes_it(state_home: 
         assert "volume='made1.qcow2'" in inactive_xml(app, "made1")
         assert not pane.new and "<memory unit='KiB'>98304</memory>" in pane.text
         assert demo_conn(app).lookupByName("made1").state()[0] == libvirt.VIR_DOMAIN_RUNNING
-        assert await until(pilot, lambda: any(g.name == "made1"
-                                              for g in app.main.table.guests.values()))
+        # The table's cursor goes to its row (the pane keeps the focus).
+        assert await until(pilot, lambda: app.main.table.current_guest is not None
+                           and app.main.table.current_guest.name == "made1")
+        assert app.focused is pane.area
 
 
 async def test_a_taken_name_comes_back_in_the_form_with_the_message(

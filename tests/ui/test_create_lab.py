@@ -80,17 +80,17 @@ async def choose(pilot: Any, option: str) -> None:
 
 
 async def made_and_console(pilot: Any, notes: Notes, host: str, name: str) -> ConsolePane:
-    """ctrl+s, y; once made: esc, `/NAME`, enter, `c`; the console once at its prompt."""
+    """ctrl+s, y; once made: esc, `c`; the console once at its prompt."""
     app: TuivirtApp = pilot.app
     await apply_through_diff(pilot)
     await pilot.press("y")
     assert await until(pilot, lambda: notes.find(f"{host}/{name}: defined"), 120), \
         notes.items
-    await pilot.press("escape")  # back to the table
-    assert await until(pilot, lambda: app.focused is app.main.table)
-    await pilot.press("slash", *name, "enter")
+    # The cursor went to its row: esc (back to the table), then `c`.
     assert await until(pilot, lambda: app.main.table.current_guest is not None
                        and app.main.table.current_guest.name == name, 30)
+    await pilot.press("escape")
+    assert await until(pilot, lambda: app.focused is app.main.table)
     await pilot.press("c")
     assert await until(pilot, lambda: any(p.guest.name == name
                                           for p in app.main.consoles()), 30)

@@ -10,7 +10,7 @@ from textual.widgets import Input
 from tests.ui.pilot import feed, fixed_app
 from tuivirt.create.caps import ArchOptions, HostOptions, Machine
 from tuivirt.ui.create import forms
-from tuivirt.ui.create.flow import NewGuestForm
+from tuivirt.ui.create.form_screen import NewGuestForm
 
 OPTIONS = HostOptions(host="local", host_arch="x86_64", archs=(
     ArchOptions("x86_64", "/usr/bin/qemu-system-x86_64", ("kvm", "qemu"),

@@ -13,15 +13,8 @@ from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
-from textual.widgets import Button, Input, Label, Select, Static
-
 from tuivirt.model import Applied, DefinitionRef, Guest
-from tuivirt.text import inert, inert_lines
-from tuivirt.ui.common.dialogs import ChoiceScreen, Field, FormScreen
 from tuivirt.ui.common.workers import error_text
-from tuivirt.ui.create import forms
 from tuivirt.ui.editor.host import EditorHost
 
 if TYPE_CHECKING:
@@ -30,48 +23,22 @@ if TYPE_CHECKING:
     from tuivirt.create.lxc import LXCSpec
     from tuivirt.create.vm import VMSpec
     from tuivirt.session.host import HostSession
+    from tuivirt.ui.common.dialogs import Field
+    from tuivirt.ui.create import forms
 
 
-class NewGuestForm(FormScreen):
-    """A FormScreen that fits a dozen fields: one line each, the label beside its box
-    (FormScreen's own layout, a label above a bordered box, took 5 rows a field)."""
-
-    DEFAULT_CSS = """
-    NewGuestForm > Vertical { width: 100; overflow-y: auto; }
-    NewGuestForm .row { height: 1; margin-bottom: 1; align-horizontal: left; margin-top: 0; }
-    NewGuestForm .row Label { width: 36; color: $foreground 80%; }
-    NewGuestForm .row Input, NewGuestForm .row Select { width: 1fr; margin: 0; }
-    NewGuestForm .row Input { background: $boost; }
-    NewGuestForm .row Input:focus { background: $primary 25%; }
-    NewGuestForm .row Select { height: 1; border: none; padding: 0; }
-    NewGuestForm .row SelectCurrent { border: none; height: 1; margin: 0; }
-    NewGuestForm #buttons { margin-top: 1; }
-    """
-
-    def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Label(inert(self.title_text), classes="title", markup=False)
-            if self.note:
-                yield Static(inert_lines(self.note), classes="note", markup=False)
-            for field in self.fields:
-                with Horizontal(classes="row"):
-                    yield Label(inert(field.label), markup=False)
-                    if field.options:
-                        yield Select([(o, o) for o in field.options], id=f"f-{field.key}",
-                                     value=field.value or field.options[0],
-                                     allow_blank=False, compact=True)
-                    else:
-                        yield Input(inert(field.value), placeholder=inert(field.placeholder),
-                                    id=f"f-{field.key}", compact=True)
-            with Horizontal(id="buttons"):
-                yield Button("Cancel (esc)", id="cancel", compact=True)
-                yield Button(self.ok_label, id="ok", variant="primary", compact=True)
+# The forms, their dialogs and the specs (lxml) are imported when `n` is first pressed:
+# not at startup.
+VM, LXC, DOCKER = "vm", "lxc", "docker"
+KINDS = {VM: "VM (QEMU/KVM, any architecture the host offers)",
+         LXC: "LXC system container from a directory on the host",
+         DOCKER: "Docker container from an image"}
 
 
 class NewGuest(EditorHost):
     """Mixed into the main screen (the editor pane's host, with the guest table)."""
 
-    def select_guest(self, guest: Guest) -> None:
+    def select_guest(self, guest: Guest, *, focus: bool = True) -> None:
         """Put the table's cursor on `guest` once its row shows."""
         raise NotImplementedError
 
@@ -79,19 +46,23 @@ class NewGuest(EditorHost):
     def hosts_for(self, kind: str) -> tuple[str, ...]:
         """The writable hosts that offer `kind` (a VM: a libvirt URI that is not LXC)."""
         def offers(uris: tuple[str, ...], docker: str | None) -> bool:
-            if kind == forms.DOCKER:
+            if kind == DOCKER:
                 return bool(docker)
             lxc = [u.startswith("lxc") for u in uris]
-            return any(lxc) if kind == forms.LXC else not all(lxc)
+            return any(lxc) if kind == LXC else not all(lxc)
 
         return tuple(h.name for h in self.config.hosts
                      if not h.read_only and offers(h.libvirt, h.docker))
 
     def action_new_guest(self) -> None:
-        self.app.push_screen(ChoiceScreen("New guest: what kind?", list(forms.KINDS.items())),
+        from tuivirt.ui.common.dialogs import ChoiceScreen
+
+        self.app.push_screen(ChoiceScreen("New guest: what kind?", list(KINDS.items())),
                              self._kind_chosen)
 
     def _kind_chosen(self, kind: str | None) -> None:
+        from tuivirt.ui.common.dialogs import ChoiceScreen
+
         if kind is None:
             return
         hosts = self.hosts_for(kind)
@@ -108,9 +79,9 @@ class NewGuest(EditorHost):
             lambda host: self._host_chosen(kind, host) if host else None)
 
     def _host_chosen(self, kind: str, host: str) -> None:
-        if kind == forms.VM:
+        if kind == VM:
             self._vm_form(host)
-        elif kind == forms.LXC:
+        elif kind == LXC:
             self._lxc_form(host)
         else:
             self._container_form(host)
@@ -120,6 +91,8 @@ class NewGuest(EditorHost):
 
     def _form(self, title: str, fields: list[Field], note: str, ok: str,
               then: Callable[[dict[str, str]], None]) -> None:
+        from tuivirt.ui.create.form_screen import NewGuestForm
+
         self.app.push_screen(NewGuestForm(title, fields, note=note, ok_label=ok),
                              lambda values: then(values) if values is not None else None)
 
@@ -130,6 +103,8 @@ class NewGuest(EditorHost):
 
     # -- a VM -----------------------------------------------------------------------------
     def _vm_form(self, host: str, values: dict[str, str] | None = None) -> None:
+        from tuivirt.ui.create import forms
+
         session = self._session(host)
 
         def offered() -> tuple[HostOptions, list[str], list[str]]:
@@ -151,6 +126,8 @@ class NewGuest(EditorHost):
                        group="new-guest")
 
     def _vm_typed(self, host: str, values: dict[str, str]) -> None:
+        from tuivirt.ui.create import forms
+
         again = partial(self._vm_form, host, values)
         parsed = forms.parse_vm(host, values)
         if isinstance(parsed, str):
@@ -166,6 +143,8 @@ class NewGuest(EditorHost):
 
     def _review_vm(self, spec: VMSpec, choice: forms.Choice, xml: str,
                    notes: tuple[str, ...]) -> None:
+        from tuivirt.ui.create import forms
+
         session = self._session(spec.host)
 
         def define(text: str) -> Applied:
@@ -179,6 +158,8 @@ class NewGuest(EditorHost):
 
     # -- an LXC container -------------------------------------------------------------------
     def _lxc_form(self, host: str, values: dict[str, str] | None = None) -> None:
+        from tuivirt.ui.create import forms
+
         self._form(f"New LXC container on {host}", forms.lxc_fields(values),
                    "The directory is checked on the host: it must hold the init. The "
                    "definition opens in the editor for review; ctrl+s defines it.",
@@ -186,6 +167,7 @@ class NewGuest(EditorHost):
 
     def _lxc_typed(self, host: str, values: dict[str, str]) -> None:
         from tuivirt.create.lxc import lxc_xml
+        from tuivirt.ui.create import forms
 
         again = partial(self._lxc_form, host, values)
         parsed = forms.parse_lxc(host, values)
@@ -204,6 +186,8 @@ class NewGuest(EditorHost):
                        failed=lambda error: self._refused(error_text(error), again))
 
     def _review_lxc(self, spec: LXCSpec, choice: forms.Choice, xml: str) -> None:
+        from tuivirt.ui.create import forms
+
         session = self._session(spec.host)
 
         def define(text: str) -> Applied:
@@ -215,11 +199,14 @@ class NewGuest(EditorHost):
 
     # -- a Docker container -------------------------------------------------------------------
     def _container_form(self, host: str, values: dict[str, str] | None = None) -> None:
+        from tuivirt.ui.create import forms
+
         self._form(f"New Docker container on {host}", forms.container_fields(values),
                    "Made at once (no XML); an image the host lacks is pulled first "
                    "(esc stops the pull).", "Create", partial(self._container_typed, host))
 
     def _container_typed(self, host: str, values: dict[str, str]) -> None:
+        from tuivirt.ui.create import forms
         from tuivirt.ui.create.pull import PullScreen, PullWatch
 
         again = partial(self._container_form, host, values)
@@ -269,5 +256,4 @@ def made_words(spec: ContainerSpec, guest: Guest, *, pulled: bool) -> str:
 
 
 def kind_words(kind: str) -> str:
-    return {forms.VM: "VM", forms.LXC: "LXC container",
-            forms.DOCKER: "Docker container"}[kind]
+    return {VM: "VM", LXC: "LXC container", DOCKER: "Docker container"}[kind]

@@ -19,10 +19,6 @@ from tuivirt.sizes import SizeError, human_size, parse_size
 from tuivirt.ui.common.dialogs import Field
 
 NO, YES = "no", "yes"
-VM, LXC, DOCKER = "vm", "lxc", "docker"
-KINDS = {VM: "VM (QEMU/KVM, any architecture the host offers)",
-         LXC: "LXC system container from a directory on the host",
-         DOCKER: "Docker container from an image"}
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,13 +4,24 @@ stays in the outcome line with the buffer untouched."""
 
 from __future__ import annotations
 
+from textual.message import Message
+
 from tuivirt import xmltools
 from tuivirt.errors import DefinitionChanged, read_only_refusal
-from tuivirt.model import Applied
+from tuivirt.model import Applied, Guest
 from tuivirt.ui.common.dialogs import DiffScreen
 from tuivirt.ui.common.workers import error_text
 from tuivirt.ui.editor.area import displayable
 from tuivirt.ui.editor.draft_keeping import DraftKeeping
+
+
+class NewGuestDefined(Message):
+    """A new definition (a new guest, a clone, an import) was defined: the screen may
+    put its table's cursor there."""
+
+    def __init__(self, guest: Guest) -> None:
+        super().__init__()
+        self.guest = guest
 
 
 class ApplyFlow(DraftKeeping):
@@ -87,6 +98,8 @@ class ApplyFlow(DraftKeeping):
             self._show_failure(error_text(error))
 
     def _applied(self, applied: Applied, text: str) -> None:
+        if self.new and applied.guest is not None:
+            self.post_message(NewGuestDefined(applied.guest))
         self.applying = False
         self.failure = None
         self.ref = applied.ref
