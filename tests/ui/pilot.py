@@ -299,6 +299,39 @@ async def form(pilot: Any) -> FormScreen:
     return screen
 
 
+async def fill_form(pilot: Any, order: list[str], typed: dict[str, str],
+                    choose: dict[str, int] | None = None) -> None:
+    """From a form's first field, tab through the fields in `order` (ids without the
+    `f-`), typing into the ones in `typed` (what is there is erased first) and moving a
+    Select `choose[key]` options down; then enter in the last Input reached submits."""
+    from textual.widgets import Select
+
+    app: TuivirtApp = pilot.app
+    picks = choose or {}
+    last = max(order.index(key) for key in [*typed, *picks])
+    last_input = ""
+    for key in order[:last + 1]:
+        assert await until(pilot, lambda key=key: app.focused is not None  # type: ignore[misc]
+                           and app.focused.id == f"f-{key}"), (key, app.focused)
+        widget = app.focused
+        if isinstance(widget, Input):
+            last_input = key
+            if key in typed:
+                await pilot.press("end", *["backspace"] * len(widget.value), *typed[key])
+        elif isinstance(widget, Select) and picks.get(key):
+            await pilot.press("enter")  # opens its list
+            assert await until(pilot, lambda widget=widget: widget.expanded)  # type: ignore[misc]
+            await pilot.press(*["down"] * picks[key], "enter")
+            assert await until(pilot, lambda widget=widget: not widget.expanded)  # type: ignore[misc]
+        if key != order[last]:
+            await pilot.press("tab")
+    for _ in range(last - order.index(last_input)):
+        await pilot.press("shift+tab")  # back to an Input: enter there submits
+    assert await until(pilot, lambda: app.focused is not None
+                       and app.focused.id == f"f-{last_input}")
+    await pilot.press("enter")
+
+
 async def apply_through_diff(pilot: Any) -> DiffScreen:
     app: TuivirtApp = pilot.app
     await pilot.press("ctrl+s")

@@ -132,12 +132,15 @@ class Containers(SessionCore):
                                  f"on {self.name}")
         return endpoint
 
-    def create_lxc(self, spec: LXCSpec, *, start: bool = False) -> Guest:
-        """Check, define (libvirt validates), and start when asked; the guest as it is."""
+    def create_lxc(self, spec: LXCSpec, *, start: bool = False,
+                   xml: str | None = None) -> Guest:
+        """Check, define (libvirt validates), and start when asked; the guest as it is.
+        `xml`: the definition to define instead of the one made from `spec` (the UI's
+        editor pane: reviewed and edited), after the same checks."""
         from tuivirt.create.lxc import lxc_xml
 
         endpoint = self.check_lxc(spec)
-        guest = endpoint.define(lxc_xml(spec))
+        guest = endpoint.define(lxc_xml(spec) if xml is None else xml)
         self.inventory.upsert(guest)
         if not start:
             return guest

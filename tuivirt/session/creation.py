@@ -153,10 +153,15 @@ class Creation(Definitions, Storage):
         return plan(spec, self.vm_options()), spec, notes
 
     def create_vm(self, spec: VMSpec, *, start: bool = False,
-                  print_only: bool = False) -> Created:
+                  print_only: bool = False, xml: str | None = None) -> Created:
         """Check, make the new volume (if asked), define with validation, start (if
         asked). A failure after the volume was made removes it again (and a failed start
-        the definition too) and says so; print_only changes nothing."""
+        the definition too) and says so; print_only changes nothing.
+
+        `xml`: the definition to define instead of the one made from `spec` (the UI's
+        editor pane: the generated one, reviewed and edited); the spec still says which
+        volume to make and is checked the same way first.
+        """
         import uuid
 
         from tuivirt.create.vm import NewVolume, definition
@@ -164,10 +169,14 @@ class Creation(Definitions, Storage):
         if not print_only:
             self._check_writable(f"create VM {spec.name}", spec.name)
         chosen, spec, notes = self.check_vm(spec)
-        xml = definition(chosen, uuid=str(uuid.uuid4()))
+        virt_type = chosen.virt_type
+        if xml is None:
+            xml = definition(chosen, uuid=str(uuid.uuid4()))
+        else:  # well-formed and a <domain>, before anything is made for it
+            virt_type = self._document(xml, "domain", spec.name).get("type") or virt_type
         if print_only:
             return Created(xml=xml, notes=tuple(notes))
-        endpoint = self.libvirt_for_type(chosen.virt_type)
+        endpoint = self.libvirt_for_type(virt_type)
         volume = None
         if isinstance(spec.disk, NewVolume):
             disk = spec.disk

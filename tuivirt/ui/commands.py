@@ -22,6 +22,8 @@ def guest_commands(screen: MainScreen) -> Iterable[SystemCommand]:
                             "one under the cursor", partial(screen.action_act, action))
     yield SystemCommand("Guest: pause / resume", "pause running guests, resume paused",
                         partial(screen.action_act, PAUSE_TOGGLE))
+    yield SystemCommand("Guest: new", "a VM, an LXC container or a Docker container on "
+                        "a host you choose (n)", screen.action_new_guest)
     yield SystemCommand("Guest: edit XML", "the definition in the editor pane (x)",
                         screen.action_edit)
     yield SystemCommand("Guest: edit XML in $EDITOR", "then review it in the pane (E)",

@@ -4,6 +4,7 @@ the console tabs (console/dock.py) and the editor pane (editor/guests.py) it hos
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from textual import on
 from textual.actions import SkipAction
@@ -19,6 +20,7 @@ from tuivirt.model import Guest
 from tuivirt.ui.common.footer import KeyFooter
 from tuivirt.ui.common.help import HelpScreen
 from tuivirt.ui.console.dock import ConsoleDock
+from tuivirt.ui.create.flow import NewGuest
 from tuivirt.ui.editor.guests import GuestDefinitions
 from tuivirt.ui.messages import ActionRequested
 from tuivirt.ui.table.columns import SORT_KEYS
@@ -27,8 +29,11 @@ from tuivirt.ui.table.filter_input import FilterInput
 from tuivirt.ui.table.guest_table import GuestTable
 from tuivirt.ui.table.host_panel import HostPanel
 
+if TYPE_CHECKING:  # by the handler's name: the editor is imported when first used
+    from tuivirt.ui.editor.apply import NewGuestDefined
 
-class MainScreen(ConsoleDock, GuestDefinitions):
+
+class MainScreen(ConsoleDock, NewGuest, GuestDefinitions):
     """The table, the host panel, the filter, a status line, and the editor pane."""
 
     BINDINGS = [
@@ -44,6 +49,7 @@ class MainScreen(ConsoleDock, GuestDefinitions):
         Binding("D", "act('destroy')", "Destroy"),
         Binding("p", "act('pause')", "Pause/resume"),
         Binding("a", "act('autostart')", "Autostart"),
+        Binding("n", "new_guest", "New guest", show=False),
         Binding("x", "edit", "XML"),
         Binding("E", "edit(True)", "$EDITOR", show=False),
         Binding("C", "clone", "Clone", show=False),
@@ -244,6 +250,23 @@ class MainScreen(ConsoleDock, GuestDefinitions):
 
     def current_guest(self) -> Guest | None:
         return self.table.current_guest
+
+    def select_guest(self, guest: Guest, *, focus: bool = True, tries: int = 40) -> None:
+        """The cursor on a guest just made, once its row shows (it comes with the fleet's
+        news, a moment after the call that made it returned)."""
+        table = self.table
+        if guest.key in table.guests:
+            table.move_to_key(guest.key)
+            if focus:
+                table.focus()
+        elif tries > 0:
+            self.set_timer(0.1, lambda: self.select_guest(guest, focus=focus,
+                                                          tries=tries - 1))
+
+    def on_new_guest_defined(self, event: NewGuestDefined) -> None:
+        """Defined from the editor pane: the cursor goes to its row (the pane keeps the
+        focus; esc, then `c` opens its console)."""
+        self.select_guest(event.guest, focus=False)
 
     def action_networks(self) -> None:
         from tuivirt.ui.networks.screen import NetworksScreen

@@ -21,6 +21,8 @@ KEYS = [
         ("D", "destroy: force off (asks first)"), ("p", "pause / resume"),
         ("a", "autostart on / off"), ("U", "undefine / remove (type the name)")]),
     ("Definitions (libvirt XML)", [
+        ("n", "new guest: a VM or LXC container (reviewed in the editor pane, ctrl+s "
+              "makes it) or a Docker container (made at once, its pull shown)"),
         ("x", "edit the definition in a pane beside the table (docker: inspect JSON)"),
         ("E", "edit it in $EDITOR, then review it in the pane"),
         ("C", "clone: copy the definition to a new name, here or on another host"),

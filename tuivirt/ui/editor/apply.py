@@ -4,13 +4,24 @@ stays in the outcome line with the buffer untouched."""
 
 from __future__ import annotations
 
+from textual.message import Message
+
 from tuivirt import xmltools
 from tuivirt.errors import DefinitionChanged, read_only_refusal
-from tuivirt.model import Applied
+from tuivirt.model import Applied, Guest
 from tuivirt.ui.common.dialogs import DiffScreen
 from tuivirt.ui.common.workers import error_text
 from tuivirt.ui.editor.area import displayable
 from tuivirt.ui.editor.draft_keeping import DraftKeeping
+
+
+class NewGuestDefined(Message):
+    """A new definition (a new guest, a clone, an import) was defined: the screen may
+    put its table's cursor there."""
+
+    def __init__(self, guest: Guest) -> None:
+        super().__init__()
+        self.guest = guest
 
 
 class ApplyFlow(DraftKeeping):
@@ -58,7 +69,7 @@ class ApplyFlow(DraftKeeping):
         title = (f"Define new {self.ref.kind} {target}?" if self.new
                  else f"Apply these changes to {target}?")
         note = ("The previous definition is kept as a backup (ctrl+r lists them)."
-                if not self.new else "")
+                if not self.new else self.define_note)
         self.app.push_screen(DiffScreen(title, diff, note=note),
                              lambda ok: self._start_apply(self.base, text, self.new)
                              if ok else None)
@@ -67,9 +78,11 @@ class ApplyFlow(DraftKeeping):
         assert self.ref is not None and self.fleet is not None
         self.applying = True
         self.update_header()
-        ref, fleet = self.ref, self.fleet
+        ref, fleet, define = self.ref, self.fleet, self.define if new else None
 
         def apply() -> Applied:
+            if define is not None:
+                return define(text)
             return fleet.session(ref.host).apply_definition(ref, base, text, new=new)
 
         self.in_thread(apply, lambda applied: self._applied(applied, text),
@@ -85,6 +98,8 @@ class ApplyFlow(DraftKeeping):
             self._show_failure(error_text(error))
 
     def _applied(self, applied: Applied, text: str) -> None:
+        if self.new and applied.guest is not None:
+            self.post_message(NewGuestDefined(applied.guest))
         self.applying = False
         self.failure = None
         self.ref = applied.ref

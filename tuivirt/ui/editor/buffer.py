@@ -11,6 +11,7 @@ TextArea.Changed), subclass first.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from textual import on
@@ -20,7 +21,7 @@ from textual.timer import Timer
 from textual.widgets import Input, Static, TextArea
 
 from tuivirt import drafts
-from tuivirt.model import DefinitionRef
+from tuivirt.model import Applied, DefinitionRef
 from tuivirt.text import inert, inert_lines
 from tuivirt.ui.common.workers import ThreadJobs
 from tuivirt.ui.editor.area import XMLArea, displayable
@@ -38,13 +39,20 @@ class EditorBuffer(Vertical, ThreadJobs):
     def __init__(self, fleet: Fleet | None, *, ref: DefinitionRef | None, base: str,
                  text: str, new: bool = False, read_only: bool = False, note: str = "",
                  language: str = "xml", title: str = "",
-                 loaded: tuple[drafts.Draft, ...] = (), draft_id: str = "") -> None:
+                 loaded: tuple[drafts.Draft, ...] = (), draft_id: str = "",
+                 define: Callable[[str], Applied] | None = None,
+                 define_note: str = "") -> None:
         super().__init__()
         self.fleet = fleet
         self.ref = ref
         self.base = base  # the definition the buffer started from ("" for a new one)
         self.initial_text = displayable(text)
         self.new = new
+        # A new definition's own way to be defined (run on a thread with the buffer's
+        # text; a new guest makes its volume and starts it), and what the confirmation
+        # says it does. None: apply_definition.
+        self.define = define
+        self.define_note = define_note
         self.read_only = read_only or ref is None
         self.note = note
         self.language = language

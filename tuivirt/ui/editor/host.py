@@ -10,7 +10,7 @@ from textual.containers import Horizontal
 
 from tuivirt import drafts, xmltools
 from tuivirt.errors import TuivirtError
-from tuivirt.model import DefinitionRef
+from tuivirt.model import Applied, DefinitionRef
 from tuivirt.ui.common.fleet_screen import FleetScreen
 from tuivirt.ui.common.workers import ThreadJobs
 
@@ -179,8 +179,11 @@ class EditorHost(FleetScreen, ThreadJobs):
         self.in_thread(build, lambda made: self.open_new(target, *made), what=what,
                        group="editor")
 
-    def open_new(self, ref: DefinitionRef, text: str, note: str) -> None:
-        """A definition that does not exist yet (a clone, an import): define on apply."""
+    def open_new(self, ref: DefinitionRef, text: str, note: str, *,
+                 define: Callable[[str], Applied] | None = None,
+                 define_note: str = "") -> None:
+        """A definition that does not exist yet (a clone, an import): define on apply
+        (with `define`, when given: a new guest's own steps, run on a thread)."""
         from tuivirt.ui.editor.xml_editor import EditorPane
 
         problem = xmltools.size_problem(xmltools.text_size(text), f"new {ref.address}")
@@ -188,7 +191,8 @@ class EditorHost(FleetScreen, ThreadJobs):
             self.open_failed(f"not opened: {problem}")
             return
         self.show_editor(EditorPane(self.fleet, ref=ref, base="", text=text, new=True,
-                                    note=note, read_only=self.read_only(ref.host)))
+                                    note=note, read_only=self.read_only(ref.host),
+                                    define=define, define_note=define_note))
 
     # Handlers by name (EditorPane.Closed / .Left): the class is not imported at startup.
     def on_editor_pane_closed(self, event: EditorPane.Closed) -> None:
