@@ -45,7 +45,7 @@ class Creation(Definitions, Storage):
 
         Read once per connection (a reconnect asks again): ~10 ms per architecture.
         """
-        from tuivirt.backends.libvirt import capabilities, storage
+        from tuivirt.backends.libvirt import capabilities
         from tuivirt.create.caps import host_options
 
         endpoint = self._qemu_endpoint()
@@ -53,7 +53,7 @@ class Creation(Definitions, Storage):
         cached = self._vm_options_cache
         if cached is not None and cached[0] == key and not refresh:
             return cached[1]
-        caps, domain_caps = storage.call(endpoint, "capabilities", capabilities.fetch)
+        caps, domain_caps = endpoint.call("capabilities", capabilities.fetch)
         options = host_options(self.name, caps, domain_caps)
         self._vm_options_cache = (key, options)
         return options

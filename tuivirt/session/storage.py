@@ -48,7 +48,7 @@ class Storage(SessionCore):
 
         seen: dict[str, Pool] = {}
         for endpoint in self._storage_endpoints():
-            for pool in storage.call(endpoint, "list pools", storage.list_pools,
+            for pool in endpoint.call("list pools", storage.list_pools,
                                      self.name, endpoint.endpoint):
                 seen.setdefault(pool.uuid, pool)
         return sorted(seen.values(), key=lambda p: p.name)
@@ -60,7 +60,7 @@ class Storage(SessionCore):
 
         for endpoint in self._storage_endpoints():
             try:
-                return (storage.call(endpoint, "pool", storage.lookup_pool, self.name,
+                return (endpoint.call("pool", storage.lookup_pool, self.name,
                                      endpoint.endpoint, name), endpoint)
             except GuestError as exc:
                 if not exc.missing:
@@ -74,7 +74,7 @@ class Storage(SessionCore):
 
         domains: list[tuple[str, list[str]]] = []
         for endpoint in self._storage_endpoints():
-            domains += storage.call(endpoint, "domain disks", storage.domain_definitions)
+            domains += endpoint.call("domain disks", storage.domain_definitions)
         return domains
 
     def volumes(self, pool_name: str) -> list[Volume]:
@@ -82,7 +82,7 @@ class Storage(SessionCore):
         from tuivirt.backends.libvirt import storage
 
         pool, endpoint = self.pool(pool_name)
-        found = storage.call(endpoint, "list volumes", storage.list_volumes, self.name,
+        found = endpoint.call("list volumes", storage.list_volumes, self.name,
                              pool.name)
         users = storage.volume_users(self._guest_disks(), pool.name,
                                      [(v.name, v.path) for v in found])
@@ -95,7 +95,7 @@ class Storage(SessionCore):
 
         pool, endpoint = self.pool(pool_name)
         try:
-            volume = storage.call(endpoint, "volume", storage.lookup_volume, self.name,
+            volume = endpoint.call("volume", storage.lookup_volume, self.name,
                                   pool.name, name)
         except GuestError as exc:
             if exc.missing:
@@ -128,7 +128,7 @@ class Storage(SessionCore):
             raise GuestError(self.name, pool.name, f"pool {pool.name} is not active: start "
                              "it first")
         try:  # one lookup, not a listing (a pool may hold thousands)
-            storage.call(endpoint, "volume", storage.lookup_volume, self.name, pool.name,
+            endpoint.call("volume", storage.lookup_volume, self.name, pool.name,
                          name)
         except GuestError as exc:
             if not exc.missing:
@@ -139,7 +139,7 @@ class Storage(SessionCore):
         if capacity > pool.available:
             raise GuestError(self.name, f"{pool.name}/{name}", _no_room(pool, capacity))
         xml = storage.volume_xml(name, capacity, fmt, backing)
-        return storage.call(endpoint, "create volume", storage.create_volume, self.name,
+        return endpoint.call("create volume", storage.create_volume, self.name,
                             pool.name, xml)
 
     def resize_volume(self, pool_name: str, name: str, capacity: int, *,
@@ -162,7 +162,7 @@ class Storage(SessionCore):
         if capacity - volume.capacity > pool.available:
             raise GuestError(self.name, where, _no_room(pool, capacity - volume.capacity,
                                                         "growing it by"))
-        fresh = storage.call(endpoint, "resize volume", storage.resize_volume, self.name,
+        fresh = endpoint.call("resize volume", storage.resize_volume, self.name,
                              volume.pool, volume.name, capacity, capacity < volume.capacity)
         return fresh, volume.capacity
 
@@ -183,7 +183,7 @@ class Storage(SessionCore):
                              "first")
         pool, endpoint = self.pool(volume.pool)
         path = os.path.normpath(volume.path)
-        overlays = [v.name for v in storage.call(endpoint, "list volumes",
+        overlays = [v.name for v in endpoint.call("list volumes",
                                                  storage.list_volumes, self.name, pool.name)
                     if v.backing and os.path.normpath(v.backing) == path]
         if overlays:
@@ -200,7 +200,7 @@ class Storage(SessionCore):
         self.check_delete(volume)
         fresh, endpoint = self.volume(volume.pool, volume.name)
         self.check_delete(fresh)
-        storage.call(endpoint, "delete volume", storage.delete_volume, self.name,
+        endpoint.call("delete volume", storage.delete_volume, self.name,
                      volume.pool, volume.name)
 
     def check_pool_action(self, pool_name: str, action: str) -> None:
@@ -213,9 +213,9 @@ class Storage(SessionCore):
 
         self.check_pool_action(pool_name, action)
         pool, endpoint = self.pool(pool_name)
-        storage.call(endpoint, f"pool {action}", storage.pool_action, self.name,
+        endpoint.call(f"pool {action}", storage.pool_action, self.name,
                      pool.name, action, enable)
-        return storage.call(endpoint, "pool", storage.lookup_pool, self.name,
+        return endpoint.call("pool", storage.lookup_pool, self.name,
                             endpoint.endpoint, pool.name)
 
 

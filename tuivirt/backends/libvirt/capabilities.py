@@ -1,6 +1,6 @@
 """A host's capabilities and domain capabilities, fetched in one bounded call.
 
-Run through `storage.call` (counted on the connection, bounded by its deadline). The
+Run through `LibvirtConnection.call` (counted on the connection, bounded by its deadline). The
 answers are parsed by tuivirt.create.caps; nothing here interprets them beyond picking
 the machine and domain type each architecture's domain capabilities are asked for.
 """

@@ -10,7 +10,7 @@ import contextlib
 import functools
 import threading
 from collections.abc import Callable
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import libvirt
 
@@ -124,6 +124,20 @@ class LibvirtConnection:
             last = self._closing and self._users == 0
         if last:
             self._close_now()
+
+    def call(self, what: str, fn: Callable[Concatenate[libvirt.virConnect, P], R],
+             *args: P.args, **kwargs: P.kwargs) -> R:
+        """fn(conn, ...) for the modules by object (storage, capabilities): counted and
+        bounded like every `using` method here; a libvirt error `fn` did not turn into
+        ours is the endpoint's (HostError)."""
+        def run(connection: LibvirtConnection) -> R:
+            try:
+                return fn(connection._require(), *args, **kwargs)
+            except libvirt.libvirtError as exc:
+                raise connection._host_error(exc) from None
+
+        run.__name__ = what  # the deadline names it in a timeout
+        return using(run)(self)
 
     def _host_error(self, exc: libvirt.libvirtError) -> HostError:
         """The daemon failed a call about the host as a whole (not one guest)."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import libvirt
 
@@ -20,7 +20,7 @@ from tuivirt.model import Pool, Volume
 from tuivirt.xmltools import parse
 
 if TYPE_CHECKING:
-    from tuivirt.backends.libvirt import LibvirtEndpoint
+    pass
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -32,26 +32,6 @@ POOL_ACTIONS: dict[str, Callable[[Any, bool], object]] = {
     "autostart": lambda pool, on: pool.setAutostart(1 if on else 0),
     "refresh": lambda pool, _on: pool.refresh(0),
 }
-
-
-def call(endpoint: LibvirtEndpoint, what: str,
-         fn: Callable[Concatenate[Any, P], R], *args: P.args, **kwargs: P.kwargs) -> R:
-    """fn(conn, ...) on the endpoint's connection: counted and bounded by its deadline.
-
-    A libvirt error that `fn` did not turn into ours is the endpoint's (HostError).
-    """
-    def counted() -> R:
-        endpoint._enter()
-        try:
-            return fn(endpoint._require(), *args, **kwargs)
-        except libvirt.libvirtError as exc:
-            raise endpoint._host_error(exc) from None
-        finally:
-            endpoint._leave()
-
-    if endpoint.deadline is None:
-        return counted()
-    return endpoint.deadline.run(what, counted)
 
 
 # -- XML (pure) ---------------------------------------------------------------------------
