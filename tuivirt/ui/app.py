@@ -7,7 +7,6 @@ runs the actions they request.
 
 from __future__ import annotations
 
-import contextlib
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -27,6 +26,7 @@ from tuivirt.model import Guest
 from tuivirt.session import Fleet
 from tuivirt.ui.commands import guest_commands
 from tuivirt.ui.common.confirm import ConfirmScreen
+from tuivirt.ui.common.fleet_news import FleetNews
 from tuivirt.ui.common.workers import ThreadJobs, error_text, use_daemon_threads
 from tuivirt.ui.console.terminal import LEAVE_KEY, GuestKeysFirst, TerminalView
 from tuivirt.ui.main_screen import MainScreen
@@ -37,7 +37,7 @@ from tuivirt.ui.themes import load_themes
 LATE_OUTCOME_WAIT = 3600.0
 
 
-class TuivirtApp(ThreadJobs, GuestKeysFirst, App[int]):
+class TuivirtApp(FleetNews, ThreadJobs, GuestKeysFirst, App[int]):
     """tuivirt's full-screen console.
 
     The fleet (host sessions + inventory) is given in the constructor; `start_sessions`
@@ -59,7 +59,6 @@ class TuivirtApp(ThreadJobs, GuestKeysFirst, App[int]):
         self.fleet = fleet if fleet is not None else Fleet(config, live=True)
         self.start_sessions = start_sessions
         self.clock = clock
-        self._unsubscribe: Callable[[], None] | None = None
         #: Fleet news (guest rows, host states, network changes), one Diff at a time, on
         #: the UI thread. Screens subscribe; a screen's subscription ends with it.
         self.fleet_changed: Signal[Diff] = Signal(self, "fleet_changed")
@@ -99,11 +98,7 @@ class TuivirtApp(ThreadJobs, GuestKeysFirst, App[int]):
             self.notify(f"theme {self.config.theme!r} is unknown; using {self.theme} "
                         f"(known: {known})", severity="warning", timeout=10)
 
-        def forward(diff: Diff) -> None:  # on session threads: post, nothing more
-            with contextlib.suppress(RuntimeError):  # the app's loop closed under us
-                self.post_message(InventoryChanged(diff))
-
-        self._unsubscribe = self.fleet.inventory.subscribe(forward)
+        self.follow_fleet_news()
         # Rows already in the inventory (e.g. a fleet connected before the app).
         initial = Diff(added=tuple(self.fleet.inventory.guests()),
                        hosts=tuple(self.fleet.inventory.host_statuses()))
@@ -123,8 +118,7 @@ class TuivirtApp(ThreadJobs, GuestKeysFirst, App[int]):
             main.table.refresh()
 
     def on_unmount(self) -> None:
-        if self._unsubscribe is not None:
-            self._unsubscribe()
+        self.stop_fleet_news()
         # A hung host must not hold the exit: close in the background.
         threading.Thread(target=self.fleet.close, daemon=True).start()
 

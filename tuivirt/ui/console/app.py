@@ -2,32 +2,22 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable
-
 from textual.app import App, ComposeResult
 from textual.binding import Binding
-from textual.message import Message
 from textual.signal import Signal
 
 from tuivirt.config import Config
 from tuivirt.inventory import Diff
 from tuivirt.model import Guest
 from tuivirt.session import Fleet
+from tuivirt.ui.common.fleet_news import FleetNews
 from tuivirt.ui.common.workers import use_daemon_threads
 from tuivirt.ui.console.pane import ConsolePane
 from tuivirt.ui.console.terminal import LEAVE_KEY, GuestKeysFirst, TerminalView
+from tuivirt.ui.messages import InventoryChanged
 
 
-class FleetNews(Message):
-    """Posted from session threads: the inventory changed (a guest, its host)."""
-
-    def __init__(self, diff: Diff) -> None:
-        self.diff = diff
-        super().__init__()
-
-
-class ConsoleApp(GuestKeysFirst, App[int]):
+class ConsoleApp(FleetNews, GuestKeysFirst, App[int]):
     """ctrl+] leaves (as `virsh console` does); F5 reconnects or takes over."""
 
     TITLE = "tuivirt console"
@@ -45,7 +35,6 @@ class ConsoleApp(GuestKeysFirst, App[int]):
                                 leave_hint="ctrl+] quits · F5 reconnects")
         #: The session's news on the UI thread, as TuivirtApp has it: the pane subscribes.
         self.fleet_changed: Signal[Diff] = Signal(self, "fleet_changed")
-        self._unsubscribe: Callable[[], None] | None = None
 
     def compose(self) -> ComposeResult:
         yield self.pane
@@ -54,11 +43,7 @@ class ConsoleApp(GuestKeysFirst, App[int]):
         use_daemon_threads()  # a worker stuck on a hung host must not hold ctrl+]
 
     def on_mount(self) -> None:
-        def forward(diff: Diff) -> None:  # on session threads: post, nothing more
-            with contextlib.suppress(RuntimeError):  # the app's loop closed under us
-                self.post_message(FleetNews(diff))
-
-        self._unsubscribe = self.fleet.inventory.subscribe(forward)
+        self.follow_fleet_news()
         # The guest's session goes live on the connection the command made: its events
         # (the guest stopped or runs again, an endpoint or the host lost or back) reach
         # the pane; it reconnects what it loses. The console it opens stays open.
@@ -67,12 +52,11 @@ class ConsoleApp(GuestKeysFirst, App[int]):
             session.start(keep=True)
         self.pane.terminal.focus()
 
-    def on_fleet_news(self, message: FleetNews) -> None:
+    def on_inventory_changed(self, message: InventoryChanged) -> None:
         self.fleet_changed.publish(message.diff)
 
     def on_unmount(self) -> None:
-        if self._unsubscribe is not None:
-            self._unsubscribe()
+        self.stop_fleet_news()
 
     def leave_terminal(self, terminal: TerminalView) -> None:
         self.on_console_pane_leave()

@@ -52,7 +52,6 @@ class NetworksScreen(EditorHost):
         self.networks: list[Network] = networks or []
         self.errors: dict[str, str] = {}
         self.autoload = autoload
-        self._reload_pending = False
 
     def home(self) -> DataTable[Text]:
         return self.query_one("#nets", DataTable)

@@ -78,7 +78,6 @@ class StorageScreen(StorageChanges, FleetScreen):
         self.volumes_note = ""  # why the volume table is empty (inactive, failed...)
         self.autoload = autoload
         self.loaded = not autoload  # the first pool listing has come back
-        self._reload_pending = False
         self._select_volume: str | None = None  # after a create: the cursor goes there
 
     def compose(self) -> ComposeResult:
