@@ -143,7 +143,10 @@ class Faults:
                     with contextlib.suppress(FileNotFoundError):
                         os.unlink(stale)
                 log = open(hb / "run" / "dockerd.log", "ab")  # noqa: SIM115
-                subprocess.Popen(["dockerd", "--data-root", str(hb / "docker-data"),
+                # In hostb's network namespace (see tests/lab/up: with --bridge=none it
+                # would delete host A's docker0 in the root one).
+                subprocess.Popen(["nsenter", "--net=/run/netns/hostb",
+                                  "dockerd", "--data-root", str(hb / "docker-data"),
                                   "--exec-root", str(hb / "docker-exec"),
                                   "--pidfile", str(hb / "run" / "dockerd.pid"),
                                   "-H", f"unix://{hb}/docker.sock", "--bridge=none",
