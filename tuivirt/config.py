@@ -15,7 +15,7 @@ from tuivirt.errors import ConfigError, unknown_host
 
 HOST_KEYS = {
     "name", "libvirt", "docker", "ssh", "ssh_identity", "ssh_known_hosts",
-    "read_only", "label",
+    "read_only", "label", "tags",
 }
 TOP_KEYS = {"host", "theme", "timeout"}
 DOCKER_SCHEMES = ("unix://", "tcp://", "http://", "https://")
@@ -64,6 +64,7 @@ class HostConfig:
     read_only: bool = False
     label: str | None = None
     demo: bool = False  # the built-in demo host (libvirt's in-process test driver)
+    tags: tuple[str, ...] = ()  # free-form groups ("rack3", "prod"): filter tag:NAME, --tag
 
 
 @dataclass(frozen=True, slots=True)
@@ -352,10 +353,27 @@ def _parse_host(raw: Mapping[str, Any], index: int, fail: Any) -> HostConfig:
     if label is not None and (not isinstance(label, str) or not _valid_colour(label)):
         raise fail(f"{label!r} is not a colour (a name like \"red\" or \"#ff8800\")",
                    f"{where}.label", index)
+    tags = raw.get("tags", [])
+    if isinstance(tags, str):
+        raise fail(f"must be a list of tags: tags = [{_toml_string(tags)}]",
+                   f"{where}.tags", index)
+    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+        raise fail("must be a list of tags (strings)", f"{where}.tags", index)
+    for tag in tags:
+        problem = tag_problem(tag)
+        if problem:
+            raise fail(problem, f"{where}.tags", index)
     return HostConfig(name=name, libvirt=tuple(libvirt), docker=docker, ssh=target,
                       ssh_identity=files["ssh_identity"],
                       ssh_known_hosts=files["ssh_known_hosts"], read_only=read_only,
-                      label=label)
+                      label=label, tags=tuple(dict.fromkeys(tags)))
+
+
+def tag_problem(tag: str) -> str | None:
+    """Why `tag` cannot be a host's tag (None when it can): tags are typed in filters."""
+    if not _NAME_RE.match(tag):
+        return f"{tag!r} is not a tag: use letters, digits, '.', '_' or '-'"
+    return None
 
 
 def load_config(path: str | os.PathLike[str] | None = None) -> Config:

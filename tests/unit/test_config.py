@@ -25,6 +25,7 @@ libvirt = ["qemu:///system"]
 docker = "unix:///run/docker.sock"
 read_only = true
 label = "red"
+tags = ["rack2", "prod", "rack2"]
 """
 
 
@@ -37,6 +38,7 @@ def test_good_config_parses() -> None:
     assert rack2.ssh is not None
     assert (rack2.ssh.user, rack2.ssh.host, rack2.ssh.port) == ("root", "10.0.0.12", 2222)
     assert rack2.read_only and rack2.label == "red"
+    assert local.tags == () and rack2.tags == ("rack2", "prod")
     assert config.theme == "tuivirt-light"
 
 
@@ -54,6 +56,10 @@ def test_good_config_parses() -> None:
      "host[0] (a).ssh", "user@host:port"),
     ("[[host]]\nname = \"a\"\nlibvirt = [\"qemu:///system\"]\nlabel = \"notacolour\"\n", 4,
      "host[0] (a).label", "not a colour"),
+    ("[[host]]\nname = \"a\"\nlibvirt = [\"qemu:///system\"]\ntags = \"prod\"\n", 4,
+     "host[0] (a).tags", 'tags = ["prod"]'),
+    ("[[host]]\nname = \"a\"\nlibvirt = [\"qemu:///system\"]\ntags = [\"a b\"]\n", 4,
+     "host[0] (a).tags", "is not a tag"),
     ("[[host]]\nname = \"a\"\nlibvirt = [\"qemu:///system\"]\n[[host]]\nname = \"a\"\n"
      "libvirt = [\"lxc:///system\"]\n", 5, "host[1].name", "used twice"),
     ("timeout = -1\n[[host]]\nname = \"a\"\nlibvirt = [\"qemu:///system\"]\n", 1, "timeout",
