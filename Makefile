@@ -43,6 +43,7 @@ bench: $(STAMP) lab
 	$(PY) tests/bench/bench_ui.py
 	$(PY) tests/bench/bench_console.py
 	$(PY) tests/bench/bench_storage.py
+	$(PY) tests/bench/bench_create.py
 
 # The whole suite: the lab, lint, the benchmarks' figures, then every test.
 test: $(STAMP) lab
@@ -54,6 +55,7 @@ test: $(STAMP) lab
 	$(PY) tests/bench/bench_ui.py --runs 5 || echo "BENCHMARK FAILED: bench_ui"
 	$(PY) tests/bench/bench_console.py || echo "BENCHMARK FAILED: bench_console"
 	$(PY) tests/bench/bench_storage.py || echo "BENCHMARK FAILED: bench_storage"
+	$(PY) tests/bench/bench_create.py --runs 3 || echo "BENCHMARK FAILED: bench_create"
 	$(PY) -m pytest -p no:cacheprovider -q tests
 
 clean:

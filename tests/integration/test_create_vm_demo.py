@@ -55,3 +55,17 @@ def test_what_the_host_offers_is_read_once_per_connection(demo: Fleet) -> None:
     session.connect()  # a reconnect: asked again
     again = session.vm_options()
     assert again is not first and again == first
+
+
+def test_the_new_vm_forms_offer_is_remembered_but_not_past_a_pool_change(demo: Fleet) -> None:
+    """`n` warms what the form offers; a pool this session stops is not offered after."""
+    session = demo.session("demo")
+    offer = session.vm_offer(max_age=30)
+    assert "default" in offer.pools and offer.options.archs
+    assert session.vm_offer(max_age=30) is offer  # from memory: no round trip
+    session.pool_action("default", "stop")
+    try:
+        assert "default" not in session.vm_offer(max_age=30).pools
+    finally:
+        session.pool_action("default", "start")
+    assert "default" in session.vm_offer(max_age=30).pools

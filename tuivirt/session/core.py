@@ -64,6 +64,9 @@ class SessionCore:
         self._thread: threading.Thread | None = None
         self._docker_thread: threading.Thread | None = None
         self._generation = 0  # bumps on every (re)connect; stale callbacks are ignored
+        #: what the new-VM form offers (creation.Offer), kept for a while; dropped when this
+        #: session changes a pool or a network (their lists are in it)
+        self._vm_offer_cache: tuple[tuple[int, int], Any] | None = None
         #: endpoint -> uuid -> (monotonic ns, cpu ns) at the last sample
         self._cpu_samples: dict[str, dict[str, tuple[int, int]]] = {}
         self._no_cpu_stats: set[str] = set()  # endpoints whose driver keeps no CPU time

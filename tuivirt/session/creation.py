@@ -3,6 +3,7 @@ steps (a new volume, define with libvirt's validation, start), undone when one f
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -25,6 +26,15 @@ class Created:
     guest: Guest | None = None
     volume: Volume | None = None  # the volume made for it
     started: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Offer:
+    """What the new-VM form offers on a host: its options, active pools and networks."""
+    options: HostOptions
+    pools: tuple[str, ...]
+    networks: tuple[str, ...]
+    read_at: float  # time.monotonic() when pools and networks were listed
 
 
 class Creation(Definitions, Storage):
@@ -57,6 +67,28 @@ class Creation(Definitions, Storage):
         options = host_options(self.name, caps, domain_caps)
         self._vm_options_cache = (key, options)
         return options
+
+    def vm_offer(self, *, max_age: float = 0.0) -> Offer:
+        """Options, active pools and networks for the new-VM form.
+
+        Pools and networks listed at most `max_age` seconds ago on this connection are
+        reused: the table warms this when `n` is pressed, so the form opens without a
+        round trip. What the user then picks is checked again by check_vm, so a pool
+        gone meanwhile is refused with its own message, never used blindly.
+        """
+        options = self.vm_options()
+        key = (self._generation, id(self._qemu_endpoint().conn))
+        cached = self._vm_offer_cache
+        if (cached is not None and cached[0] == key
+                and time.monotonic() - cached[1].read_at <= max_age):
+            remembered: Offer = cached[1]
+            return remembered
+        offer = Offer(options=options,
+                      pools=tuple(p.name for p in self.pools() if p.active),
+                      networks=tuple(n.name for n in self.networks()),
+                      read_at=time.monotonic())
+        self._vm_offer_cache = (key, offer)
+        return offer
 
     def _path_exists(self, path: str) -> bool | None:
         """Whether a path exists on the host itself (None: cannot be told from here)."""

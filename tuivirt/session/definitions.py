@@ -81,6 +81,7 @@ class Definitions(SessionCore):
         try:
             if ref.kind == "network":
                 defined = endpoint.define_network(text)
+                self._vm_offer_cache = None  # the new-VM form lists the networks
             else:
                 guest = endpoint.define(text)
         except GuestError:
@@ -146,6 +147,7 @@ class Definitions(SessionCore):
     def network_action(self, net: Network, action: str, enable: bool = True) -> None:
         what = {"stop": "stop", "start": "start", "undefine": "undefine"}.get(action, action)
         self._check_writable(f"{what} network {net.name}", net.name)
+        self._vm_offer_cache = None  # the new-VM form lists the networks
         self._libvirt_named(net.endpoint).network_action(net.name, action, enable)
 
     def restore_target(self, ref: DefinitionRef) -> tuple[DefinitionRef, str]:

@@ -213,6 +213,7 @@ class Storage(SessionCore):
 
         self.check_pool_action(pool_name, action)
         pool, endpoint = self.pool(pool_name)
+        self._vm_offer_cache = None  # the new-VM form lists the active pools
         endpoint.call(f"pool {action}", storage.pool_action, self.name,
                      pool.name, action, enable)
         return endpoint.call("pool", storage.lookup_pool, self.name,

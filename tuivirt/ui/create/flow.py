@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 # The forms, their dialogs and the specs (lxml) are imported when `n` is first pressed:
 # not at startup.
 VM, LXC, DOCKER = "vm", "lxc", "docker"
+OFFER_MAX_AGE = 30.0  # s: pools and networks listed this recently are shown from memory
 KINDS = {VM: "VM (QEMU/KVM, any architecture the host offers)",
          LXC: "LXC system container from a directory on the host",
          DOCKER: "Docker container from an image"}
@@ -57,6 +58,13 @@ class NewGuest(EditorHost):
     def action_new_guest(self) -> None:
         from tuivirt.ui.common.dialogs import ChoiceScreen
 
+        # While the user picks a kind and a host, ask every host that could make a VM what
+        # it offers: the form then opens from memory (issue 13: <= 100 ms after the key).
+        for host in self.hosts_for(VM):
+            self.in_thread(partial(self._session(host).vm_offer, max_age=0.0),
+                           lambda _offer: None, what=f"{host}: cannot ask what it offers",
+                           group=f"new-guest-warm-{host}", exclusive=True,
+                           failed=lambda _error: None)
         self.app.push_screen(ChoiceScreen("New guest: what kind?", list(KINDS.items())),
                              self._kind_chosen)
 
@@ -108,9 +116,10 @@ class NewGuest(EditorHost):
         session = self._session(host)
 
         def offered() -> tuple[HostOptions, list[str], list[str]]:
-            # vm_options is cached per connection: the form opens at once after the first.
-            pools = [p.name for p in session.pools() if p.active]
-            return session.vm_options(), pools, [n.name for n in session.networks()]
+            # Warmed when `n` was pressed (action_new_guest); a form opened again later
+            # lists pools and networks anew.
+            offer = session.vm_offer(max_age=OFFER_MAX_AGE)
+            return offer.options, list(offer.pools), list(offer.networks)
 
         def show(found: tuple[HostOptions, list[str], list[str]]) -> None:
             options, pools, networks = found
