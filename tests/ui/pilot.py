@@ -303,7 +303,8 @@ async def fill_form(pilot: Any, order: list[str], typed: dict[str, str],
                     choose: dict[str, int] | None = None) -> None:
     """From a form's first field, tab through the fields in `order` (ids without the
     `f-`), typing into the ones in `typed` (what is there is erased first) and moving a
-    Select `choose[key]` options down; then enter in the last Input reached submits."""
+    Select `choose[key]` options down (up when negative); then enter in the last Input
+    reached submits."""
     from textual.widgets import Select
 
     app: TuivirtApp = pilot.app
@@ -321,7 +322,8 @@ async def fill_form(pilot: Any, order: list[str], typed: dict[str, str],
         elif isinstance(widget, Select) and picks.get(key):
             await pilot.press("enter")  # opens its list
             assert await until(pilot, lambda widget=widget: widget.expanded)  # type: ignore[misc]
-            await pilot.press(*["down"] * picks[key], "enter")
+            moves = ["down"] * picks[key] if picks[key] > 0 else ["up"] * -picks[key]
+            await pilot.press(*moves, "enter")
             assert await until(pilot, lambda widget=widget: not widget.expanded)  # type: ignore[misc]
         if key != order[last]:
             await pilot.press("tab")
