@@ -216,14 +216,23 @@ def test_docker_refusals_leave_nothing_behind(
     assert proc.stderr == (f"tuivirt: {host}/{name}: No command specified: the image "
                            "tiny:latest has no command of its own; give one with --cmd\n")
 
-    # Made, but it cannot start: removed again, and said so.
-    proc = run_cli("create", "container", host, name, "--image", "tiny", "--cmd",
-                   "/no/such/program", "--start", config=ct_config)
-    assert proc.returncode == 1
-    assert "created, but it did not start: " in proc.stderr
-    assert "/no/such/program" in proc.stderr
-    assert "it was removed again: nothing is left on the host" in proc.stderr
-    assert name not in container_names(lab, host)
+    # Made, but it cannot start: removed again, and said so; the named volume Docker made
+    # for it goes too (nothing is left), one that was there before stays.
+    fresh, kept = f"{name}-data", f"{name}-kept"
+    lab.docker(host, "volume", "create", kept)
+    try:
+        proc = run_cli("create", "container", host, name, "--image", "tiny", "--cmd",
+                       "/no/such/program", "--volume", f"{fresh}:/data",
+                       "--volume", f"{kept}:/kept", "--start", config=ct_config)
+        assert proc.returncode == 1
+        assert "created, but it did not start: " in proc.stderr
+        assert "/no/such/program" in proc.stderr
+        assert "it was removed again: nothing is left on the host" in proc.stderr
+        assert name not in container_names(lab, host)
+        volumes = lab.docker(host, "volume", "ls", "-q").split()
+        assert fresh not in volumes and kept in volumes
+    finally:
+        lab.docker(host, "volume", "rm", "-f", fresh, kept, check=False)
 
     # Malformed input is a usage error, before the host is asked.
     for flag, value in (("--port", "80"), ("--env", "NOEQUALS"), ("--volume", "./rel:/x"),

@@ -280,6 +280,32 @@ class DockerEndpoint:
             raise GuestError(self.host, name, _message(exc)) from None
 
     @bounded
+    def missing_volumes(self, names: list[str]) -> list[str]:
+        """Of these named volumes, the ones the host does not have (yet)."""
+        import docker.errors
+
+        api = self._require()
+        missing = []
+        for volume in names:
+            try:
+                api.inspect_volume(volume)
+            except docker.errors.NotFound:
+                missing.append(volume)
+            except Exception as exc:
+                raise HostError(self.host, f"{self.endpoint}: {_message(exc)}") from None
+        return missing
+
+    @bounded
+    def remove_volumes(self, names: list[str], name: str) -> None:
+        """Remove named volumes (those made for a container that is gone again)."""
+        api = self._require()
+        for volume in names:
+            try:
+                api.remove_volume(volume)
+            except Exception as exc:
+                raise GuestError(self.host, name, f"volume {volume}: {_message(exc)}") from None
+
+    @bounded
     def remove_container(self, container_id: str, name: str) -> None:
         """Remove it, running or not, with its anonymous volumes (`docker rm -fv`)."""
         api = self._require()

@@ -5,6 +5,7 @@ is removed again, so a failure leaves nothing behind."""
 
 from __future__ import annotations
 
+import contextlib
 import shlex
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -185,9 +186,16 @@ class Containers(SessionCore):
             except PullCancelled:
                 raise GuestError(self.name, spec.name, f"pull of {spec.image} cancelled: "
                                  "nothing was created") from None
+        # Docker makes a named volume it lacks along with the container: one that does not
+        # start takes those with it when it is removed again, not the ones there before.
+        fresh_volumes = endpoint.missing_volumes([v.source for v in spec.volumes if v.named])
         try:
             container_id = endpoint.create_container(spec)
         except GuestError as exc:
+            made = [v for v in fresh_volumes if v not in endpoint.missing_volumes(fresh_volumes)]
+            if made:  # a refused create may still have made them
+                with contextlib.suppress(TuivirtError):
+                    endpoint.remove_volumes(made, spec.name)
             if "no command specified" not in exc.message.lower():
                 raise
             raise GuestError(self.name, spec.name, f"{exc.message}: the image {spec.image} "
@@ -199,7 +207,10 @@ class Containers(SessionCore):
         self.inventory.upsert(guest)
         if not start:
             return guest
+        def remove() -> None:
+            endpoint.remove_container(container_id, spec.name)
+            endpoint.remove_volumes(fresh_volumes, spec.name)
+
         return self._start_new(guest, "created",
                                lambda: endpoint.start_container(container_id, spec.name),
-                               lambda: endpoint.remove_container(container_id, spec.name),
-                               lambda: endpoint.lookup(container_id))
+                               remove, lambda: endpoint.lookup(container_id))
