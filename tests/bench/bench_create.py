@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from tests.bench.bench_ui import Terminal
 from tests.bench.common import report
 from tests.conftest import Lab, _lab_env
 from tests.ui.pilot import demo_config
@@ -76,6 +77,34 @@ async def open_form(config_path: Path | None, host_index: int,
     return chooser, elapsed
 
 
+def on_a_terminal(config_path: Path, host: str, host_index: int) -> tuple[float, float]:
+    """The same, as a user sees it: tuivirt on a pty, seconds from the key written to the
+    dialog's title in what the terminal received (n -> the kind chooser, enter -> form)."""
+    term = Terminal(Path(__file__).resolve().parents[2], config_path, f"create{host}")
+    try:
+        term.wait_for("tinybox", 60)
+        time.sleep(1.5)  # every host listed
+        since = term.mark()
+        began = time.perf_counter()
+        term.send("n")
+        term.wait_for("what kind?", 10, since)
+        chooser = time.perf_counter() - began
+        time.sleep(THINK)
+        since = term.mark()
+        term.send("\r")
+        term.wait_for("on which host?", 10, since)
+        time.sleep(THINK)
+        term.send("\x1b[B" * host_index)
+        time.sleep(0.2)
+        since = term.mark()
+        began = time.perf_counter()
+        term.send("\r")
+        term.wait_for(f"New VM on {host}", 10, since)
+        return chooser, time.perf_counter() - began
+    finally:
+        term.close()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=5)
@@ -100,6 +129,13 @@ def main() -> int:
                 samples["n -> kind chooser (any dialog)"].append(chooser)
                 samples["listed after the key (reference)"].append(
                     asyncio.run(open_form(path, index, warm=False))[1])
+            if path is not None:
+                samples["on a pty: enter -> form title"] = []
+                samples["on a pty: n -> kind chooser"] = []
+                for _ in range(args.runs):
+                    chooser, form = on_a_terminal(path, name, index)
+                    samples["on a pty: enter -> form title"].append(form)
+                    samples["on a pty: n -> kind chooser"].append(chooser)
             report(f"new-VM form on {name}: host chosen -> form drawn", samples)
             warm = statistics.median(samples["remembered (n warms it)"])
             cold = statistics.median(samples["listed after the key (reference)"])
