@@ -4,17 +4,20 @@ Exit codes: 0 success; 1 an action (or a host) failed, each target's outcome pri
 2 usage or config error. Nothing on the path of `tuivirt list` imports Textual.
 
 One module per group of subcommands, each registering its own parsers (`register`)
-with the function that runs them (`func`); a new group is a new module listed in GROUPS.
+with the function that runs them (`func`); a new group is a new module listed in GROUPS
+with the commands it registers. A command line that names its command imports and
+builds that group alone (every start of `tuivirt list` paid for every group's parsers
+and imports); `--help`, no command or an unknown one builds them all.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 from collections.abc import Sequence
 
 from tuivirt import __version__
-from tuivirt.cli import console, create, definitions, guests, hosts, storage
 from tuivirt.cli.common import EXIT_FAILED, EXIT_USAGE, UsageError
 from tuivirt.cli.output import warn
 from tuivirt.config import Config, load_config, timeout_problem
@@ -22,11 +25,36 @@ from tuivirt.errors import AddressError, ConfigError, TuivirtError
 
 __all__ = ["EXIT_FAILED", "EXIT_USAGE", "build_parser", "main"]
 
-#: In the order `tuivirt --help` lists them.
-GROUPS = (guests, definitions, console, hosts, storage, create)
+#: module in tuivirt/cli -> the commands it registers, in the order `--help` lists them
+#: (tests/unit/test_cli_groups.py checks each module registers exactly these).
+GROUPS: dict[str, tuple[str, ...]] = {
+    "guests": ("list", "start", "shutdown", "reboot", "destroy", "suspend", "resume",
+               "autostart", "undefine"),
+    "definitions": ("dumpxml", "define", "edit", "import-lxc", "history", "restore"),
+    "console": ("console",),
+    "hosts": ("hosts",),
+    "storage": ("pools", "volumes", "volume", "pool"),
+    "create": ("create",),
+}
+_OPTIONS_WITH_VALUE = ("--config", "--timeout")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def command_group(argv: Sequence[str]) -> str | None:
+    """The group whose command `argv` names (None: no command, or not one we know)."""
+    skip = False
+    for token in argv:
+        if skip:
+            skip = False
+        elif token in _OPTIONS_WITH_VALUE:
+            skip = True
+        elif token == "--" or not token.startswith("-"):
+            word = None if token == "--" else token
+            return next((g for g, words in GROUPS.items() if word in words), None)
+    return None
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The parser; with `argv` naming a command, holding that command's group only."""
     parser = argparse.ArgumentParser(
         prog="tuivirt",
         description="One console for every VM and container on every host. "
@@ -39,8 +67,9 @@ def build_parser() -> argparse.ArgumentParser:
     # interactive: full-screen commands, which run until the user leaves.
     parser.set_defaults(interactive=False)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for group in GROUPS:
-        group.register(sub)
+    only = command_group(argv) if argv is not None else None
+    for group in [only] if only else GROUPS:
+        importlib.import_module(f"tuivirt.cli.{group}").register(sub)
     return parser
 
 
@@ -63,8 +92,10 @@ def run_ui(config: Config) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    import sys
+
+    words = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser(words).parse_args(words)
     if args.command is not None and not args.interactive:
         import gc
 
