@@ -172,7 +172,7 @@ class BuildLog:
         text = self._partial + text.replace(_STDERR_ON, "").replace(_STDERR_OFF, "")
         *lines, self._partial = text.split("\n")
         if len(self._partial) > MAX_LINE:
-            self._partial = self._partial[:MAX_LINE]
+            self._partial = self._partial[:MAX_LINE + 1]  # cut (and marked) at its end
         for line in lines:
             self._line(line)
 
