@@ -305,6 +305,21 @@ class SSHTunnel:
             raise HostError(self.host.name, f"ssh {self.target}: {command!r}: {exc}") \
                 from None
 
+    def open_process(self, command: str) -> Any:
+        """Start a command without a PTY (its bytes untouched, stderr apart); its
+        asyncssh process: read `stdout` and `wait()` it on the SSH loop (run_sync)."""
+        if self._conn is None:
+            raise HostError(self.host.name, f"ssh {self.target}: not connected")
+
+        async def start() -> Any:
+            return await self._conn.create_process(command, encoding=None)
+
+        try:
+            return run_sync(start(), self.timeout)
+        except Exception as exc:
+            raise HostError(self.host.name, f"ssh {self.target}: {command!r}: {exc}") \
+                from None
+
     def close(self) -> None:
         self._closing = True
         conn, self._conn = self._conn, None

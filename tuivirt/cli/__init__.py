@@ -35,6 +35,7 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "hosts": ("hosts",),
     "storage": ("pools", "volumes", "volume", "pool"),
     "create": ("create",),
+    "build": ("build",),
 }
 _OPTIONS_WITH_VALUE = ("--config", "--timeout")
 

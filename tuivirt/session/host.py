@@ -4,12 +4,14 @@ Each responsibility lives in its own module (connection.py: the state machine;
 endpoints.py: opening, health and reopening of each endpoint; stats.py; guests.py:
 actions; definitions.py; consoles.py; facts.py; storage.py: pools and volumes;
 creation.py: new VMs, over definitions and storage; containers.py: making LXC and
-Docker containers), all on the shared state of core.SessionCore. A session owns what it
-opens (SSH tunnel, endpoints, consoles) and closes all of it on teardown.
+Docker containers; builds.py: Docker images from a context directory), all on the
+shared state of core.SessionCore. A session owns what it opens (SSH tunnel, endpoints,
+consoles) and closes all of it on teardown.
 """
 
 from __future__ import annotations
 
+from tuivirt.session.builds import Builds
 from tuivirt.session.connection import Connection
 from tuivirt.session.consoles import Consoles
 from tuivirt.session.containers import Containers
@@ -21,7 +23,7 @@ from tuivirt.session.storage import Storage
 
 
 class HostSession(Connection, Guests, Creation, Definitions, Consoles, Facts, Storage,
-                  Containers):
+                  Builds, Containers):
     """One configured host: connection state, endpoints, actions, definitions, consoles.
 
     Each endpoint (a libvirt URI, the Docker URL) lives on its own: one that fails, hangs

@@ -32,6 +32,8 @@ def guest_commands(screen: MainScreen) -> Iterable[SystemCommand]:
                         "another host (C)", screen.action_clone)
     yield SystemCommand("Import LXC native config", "convert /var/lib/lxc/NAME/config "
                         "with libvirt, review, define", screen.action_import_lxc)
+    yield SystemCommand("Image: build", "an image from a Dockerfile directory on a host, "
+                        "its log streamed", partial(_open_build, screen))
     yield SystemCommand("Networks", "every host's libvirt networks (N)",
                         screen.action_networks)
     yield SystemCommand("Storage", "every host's storage pools and their volumes (P)",
@@ -47,3 +49,9 @@ def guest_commands(screen: MainScreen) -> Iterable[SystemCommand]:
     yield SystemCommand("Help: keys", "every key (?)", screen.action_help)
 
 
+
+
+def _open_build(screen: MainScreen) -> None:
+    from tuivirt.ui.images.build import open_build  # imported when first used
+
+    open_build(screen)

@@ -1,0 +1,1 @@
+"""Docker images: the images view and building an image (build.py)."""
