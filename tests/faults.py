@@ -19,6 +19,8 @@ from pathlib import Path
 LOCK_FILE = "/run/lock/tuivirt-lab-faults.lock"
 DAEMONS = ("libvirtd", "dockerd")
 HOSTS = ("local", "hostb")
+# The lab's registry (tests/lab/up): plain http, so each dockerd is told to trust it.
+LAB_REGISTRY = "10.77.0.2:5000"
 
 
 class Faults:
@@ -134,7 +136,8 @@ class Faults:
                         os.unlink(stale)
                 log = open(self.dir / "run" / "dockerd-a.log", "ab")  # noqa: SIM115
                 subprocess.Popen(["dockerd", "--pidfile", str(self.dir / "run" / "dockerd-a.pid"),
-                                  "-H", "unix:///var/run/docker.sock"], stdout=log,
+                                  "-H", "unix:///var/run/docker.sock",
+                                  "--insecure-registry", LAB_REGISTRY], stdout=log,
                                  stderr=log, start_new_session=True)
             else:
                 hb = self.dir / "hostb"
@@ -150,7 +153,8 @@ class Faults:
                                   "--exec-root", str(hb / "docker-exec"),
                                   "--pidfile", str(hb / "run" / "dockerd.pid"),
                                   "-H", f"unix://{hb}/docker.sock", "--bridge=none",
-                                  "--iptables=false"], stdout=log, stderr=log,
+                                  "--iptables=false", "--insecure-registry", LAB_REGISTRY],
+                                 stdout=log, stderr=log,
                                  start_new_session=True)
         deadline = time.monotonic() + 60
         while not self.answers(host, daemon):

@@ -12,12 +12,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tuivirt.errors import ConfigError, unknown_host
+from tuivirt.registries import RegistryConfig, parse_registries
 
 HOST_KEYS = {
     "name", "libvirt", "docker", "ssh", "ssh_identity", "ssh_known_hosts",
     "read_only", "label", "tags",
 }
-TOP_KEYS = {"host", "theme", "timeout"}
+TOP_KEYS = {"host", "registry", "theme", "timeout"}
 DOCKER_SCHEMES = ("unix://", "tcp://", "http://", "https://")
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _SSH_RE = re.compile(r"^(?:(?P<user>[^@\s/]+)@)?(?P<host>\[[0-9A-Fa-f:.]+\]|[^@:\s/\[\]]+)"
@@ -74,6 +75,7 @@ class Config:
     theme: str = "tuivirt-dark"
     timeout: float = 10.0  # seconds: bound on connecting to one host
     notes: tuple[str, ...] = field(default=())  # things to tell the user (e.g. demo mode)
+    registries: tuple[RegistryConfig, ...] = ()  # [[registry]]: logins for push and pull
 
     def host(self, name: str) -> HostConfig:
         for host in self.hosts:
@@ -82,8 +84,9 @@ class Config:
         raise KeyError(unknown_host(name, (h.name for h in self.hosts)))
 
 
-def _key_line(text: str, key: str, host_index: int | None) -> int | None:
-    """The 1-based line where `key` is set in the Nth [[host]] table (or at top level).
+def _key_line(text: str, key: str, host_index: int | None,
+              table: str = "host") -> int | None:
+    """The 1-based line where `key` is set in the Nth [[table]] (or at top level).
 
     With an empty key, the line of that [[host]] header itself.
     """
@@ -91,14 +94,14 @@ def _key_line(text: str, key: str, host_index: int | None) -> int | None:
     hosts_seen = -1
     key_re = re.compile(rf"^\s*(?:{re.escape(key)}|\"{re.escape(key)}\")\s*=")
     # A table header that sets the key: `[timeout]` at top level, `[host.KEY]` in a host
-    prefix = r"\[?\s*" if host_index is None else r"\[?\s*host\s*\.\s*"
+    prefix = r"\[?\s*" if host_index is None else rf"\[?\s*{table}\s*\.\s*"
     header_re = re.compile(rf"^\[{prefix}(?:{re.escape(key)}|\"{re.escape(key)}\")\s*[\].]")
     for number, line in enumerate(text.splitlines(), start=1):
         stripped = line.strip()
         in_host = section == host_index or (section == -1 and hosts_seen == host_index)
         if key and header_re.match(stripped) and (host_index is None or in_host):
             return number
-        if stripped.startswith("[[host]]"):
+        if stripped.startswith(f"[[{table}]]"):
             hosts_seen += 1
             section = hosts_seen
             if key == "" and section == host_index:
@@ -253,10 +256,10 @@ def parse_config(text: str, path: str) -> Config:
         message = re.sub(r"\s*\(at (line \d+, column \d+|end of document)\)", "", str(exc))
         raise ConfigError(path, f"not valid TOML: {message}", line=line) from None
 
-    def fail(message: str, key: str, index: int | None) -> ConfigError:
-        line = _key_line(text, key.split(".")[-1], index)
+    def fail(message: str, key: str, index: int | None, table: str = "host") -> ConfigError:
+        line = _key_line(text, key.split(".")[-1], index, table)
         if line is None and index is not None:
-            line = _key_line(text, "", index)
+            line = _key_line(text, "", index, table)
         return ConfigError(path, message, line=line, key=key)
 
     for key in data:
@@ -285,7 +288,10 @@ def parse_config(text: str, path: str) -> Config:
         if hosts[-1].name in seen:
             raise fail(f"host name {hosts[-1].name!r} is used twice", f"host[{index}].name", index)
         seen.add(hosts[-1].name)
-    return Config(hosts=tuple(hosts), path=path, theme=theme, timeout=float(timeout))
+    registries = parse_registries(data.get("registry", []),
+                                  lambda m, k, i: fail(m, k, i, "registry"))
+    return Config(hosts=tuple(hosts), path=path, theme=theme, timeout=float(timeout),
+                  registries=registries)
 
 
 def _parse_host(raw: Mapping[str, Any], index: int, fail: Any) -> HostConfig:

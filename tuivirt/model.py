@@ -213,3 +213,34 @@ class Volume:
                 "format": self.format, "capacity": self.capacity,
                 "allocation": self.allocation, "backing": self.backing,
                 "used_by": list(self.used_by)}
+
+
+@dataclass(frozen=True, slots=True)
+class Image:
+    """A Docker image of a host: its tags (none: dangling), and the containers using it."""
+
+    host: str
+    id: str  # sha256:...
+    tags: tuple[str, ...]  # repository:tag, sorted; () when dangling
+    size: int  # bytes (its layers, shared ones included)
+    created: float  # seconds since the epoch
+    used_by: tuple[str, ...] = ()  # names of the containers made from it (any state)
+    digests: tuple[str, ...] = ()  # repository@sha256:..., once pushed or pulled
+
+    @property
+    def short_id(self) -> str:
+        return self.id.removeprefix("sha256:")[:12]
+
+    @property
+    def dangling(self) -> bool:
+        return not self.tags
+
+    @property
+    def name(self) -> str:
+        """What a user calls it: its first tag, or `<none>` and its id when dangling."""
+        return self.tags[0] if self.tags else f"<none> {self.short_id}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"host": self.host, "id": self.id, "tags": list(self.tags),
+                "size": self.size, "created": self.created, "dangling": self.dangling,
+                "used_by": list(self.used_by), "digests": list(self.digests)}

@@ -35,27 +35,34 @@ class PullCancelled(Exception):
 
 
 class ImagePull:
-    """One pull of `image` (name:tag or name@digest) on a Docker endpoint."""
+    """One pull of `image` (name:tag or name@digest) on a Docker endpoint.
+
+    A push (docker_images.ImagePush) is the same stream the other way: it overrides
+    `verb`, `_progress` and `_request`.
+    """
+
+    verb = "pull"
 
     def __init__(self, endpoint: DockerEndpoint, image: str, *,
                  stall: float = PULL_STALL) -> None:
         self.endpoint = endpoint
         self.image = image
-        self.deadline = Deadline(endpoint.host, f"{endpoint.endpoint} (pull {image})", stall)
+        self.deadline = Deadline(endpoint.host, f"{endpoint.endpoint} ({self.verb} {image})",
+                                 stall)
         self.cancelled = threading.Event()
         self._response: Any = None
         self._lock = threading.Lock()
 
     def run(self, on_progress: Callable[[PullStatus], None] | None = None) -> PullStatus:
         """Pull to the end; PullError (the registry's words), PullCancelled, HostError."""
-        progress = PullProgress(self.image)
+        progress = self._progress()
         status = progress.status()
         try:
-            events = self.deadline.run("pull", self._open)
+            events = self.deadline.run(self.verb, self._open)
             while True:
                 if self.cancelled.is_set():
                     raise PullCancelled(self.image)
-                event = self.deadline.run("pull", next, events, None)
+                event = self.deadline.run(self.verb, next, events, None)
                 if event is None:
                     break
                 status = progress.feed(event)
@@ -70,7 +77,7 @@ class ImagePull:
             if was_cancelled and not isinstance(exc, KeyboardInterrupt):
                 raise PullCancelled(self.image) from None
             if isinstance(exc, Exception):
-                raise HostError(self.endpoint.host, f"{self.endpoint.endpoint}: pull "
+                raise HostError(self.endpoint.host, f"{self.endpoint.endpoint}: {self.verb} "
                                 f"{self.image}: {_message(exc)}") from None
             raise
         finally:
@@ -99,10 +106,13 @@ class ImagePull:
             with contextlib.suppress(Exception):
                 response.close()
 
-    def _open(self) -> Iterator[dict[str, Any]]:
+    def _progress(self) -> PullProgress:
+        return PullProgress(self.image)
+
+    def _request(self, api: Any) -> Any:
+        """Send the request; the streaming response."""
         from docker import auth, utils
 
-        api = self.endpoint._require()
         repository, tag = utils.parse_repository_tag(self.image)
         params = {"fromImage": repository, "tag": tag or "latest"}
         registry, _name = auth.resolve_repository_name(repository)
@@ -111,7 +121,11 @@ class ImagePull:
         if header:
             headers["X-Registry-Auth"] = header
         url = f"{api.base_url}/v{api.api_version}/images/create"
-        response = api.post(url, params=params, headers=headers, stream=True, timeout=None)
+        return api.post(url, params=params, headers=headers, stream=True, timeout=None)
+
+    def _open(self) -> Iterator[dict[str, Any]]:
+        api = self.endpoint._require()
+        response = self._request(api)
         with self._lock:
             self._response = response
         if self.cancelled.is_set():

@@ -34,6 +34,7 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "console": ("console",),
     "hosts": ("hosts",),
     "storage": ("pools", "volumes", "volume", "pool"),
+    "images": ("images", "image"),
     "create": ("create",),
     "build": ("build",),
 }

@@ -240,6 +240,7 @@ class PullStatus:
     downloaded: int  # bytes, over the layers whose size is known
     size: int  # the sum of the sizes known so far
     phase: str  # the newest status line without a layer (e.g. "Digest: sha256:...")
+    verb: str = "pulling"  # or "pushing": the same stream's shape, the other way
 
 
 class PullError(Exception):
@@ -257,6 +258,10 @@ class PullProgress:
     image: str
     layers: dict[str, Layer] = field(default_factory=dict)
     phase: str = ""
+    #: the daemon's status words -> a layer's phase ("downloading": bytes moving, either
+    #: way); a push has words of its own (docker_images.PUSH_PHASES)
+    phases: dict[str, str] = field(default_factory=lambda: _LAYER_PHASES)
+    verb: str = "pulling"
 
     def feed(self, event: dict[str, object]) -> PullStatus:
         """Take one event; PullError when it is the daemon's error."""
@@ -268,7 +273,7 @@ class PullProgress:
         status = str(event.get("status") or "")
         layer_id = str(event.get("id") or "")
         # "Retrying in 5 seconds": the layer waits again.
-        phase = _LAYER_PHASES.get("Retrying" if status.startswith("Retrying") else status)
+        phase = self.phases.get("Retrying" if status.startswith("Retrying") else status)
         if phase is None or not layer_id:
             if status:
                 self.phase = status
@@ -296,7 +301,7 @@ class PullProgress:
             image=self.image, layers=len(self.layers),
             done=sum(1 for layer in self.layers.values() if layer.phase == "done"),
             downloaded=sum(min(layer.current, layer.size or 0) for layer in sized),
-            size=sum(layer.size or 0 for layer in sized), phase=self.phase)
+            size=sum(layer.size or 0 for layer in sized), phase=self.phase, verb=self.verb)
 
 
 def describe(status: PullStatus) -> str:
@@ -304,10 +309,10 @@ def describe(status: PullStatus) -> str:
     from tuivirt.sizes import human_size
 
     if not status.layers:
-        return f"pulling {status.image}: {status.phase or 'asking the registry'}"
+        return f"{status.verb} {status.image}: {status.phase or 'asking the registry'}"
     sizes = (f", {human_size(status.downloaded)} of {human_size(status.size)}"
              if status.size else "")
-    return f"pulling {status.image}: {status.done}/{status.layers} layers{sizes}"
+    return f"{status.verb} {status.image}: {status.done}/{status.layers} layers{sizes}"
 
 
 def with_defaults(spec: ContainerSpec) -> ContainerSpec:
