@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -19,11 +20,34 @@ class HostStatus:
     since: float = field(default_factory=time.time)
     #: endpoints (as configured) that are down or hung: their rows are stale
     down: tuple[str, ...] = ()
+    #: the last probe or listing round trip, of the slowest endpoint that is up (ms)
+    latency_ms: float | None = None
+    #: epoch seconds: every endpoint that is up had answered by then (a listing, a
+    #: probe or an event); the oldest of their latest answers
+    confirmed: float | None = None
+    #: endpoints that are up but have not answered for longer than the session's bound
+    #: (session.core.STALE_AFTER): what their rows say is not confirmed
+    silent: tuple[str, ...] = ()
+
+    @property
+    def reachable(self) -> bool:
+        return self.state in (HostState.CONNECTED, HostState.DEGRADED)
+
+    @property
+    def is_stale(self) -> bool:
+        """Up, but part of it has not confirmed anything for too long."""
+        return self.reachable and bool(self.silent)
 
     def stale(self, endpoint: str) -> bool:
-        """Rows of this endpoint cannot be confirmed now (host or endpoint not answering)."""
-        return (self.state not in (HostState.CONNECTED, HostState.DEGRADED)
-                or endpoint in self.down)
+        """Rows of this endpoint cannot be confirmed now (host or endpoint not answering,
+        or silent for too long)."""
+        return not self.reachable or endpoint in self.down or endpoint in self.silent
+
+    def same_rows(self, other: HostStatus | None) -> bool:
+        """Its rows look the same under `other` (only the latency or the time of the last
+        answer moved: the table need not repaint)."""
+        return (other is not None and other.state == self.state
+                and other.down == self.down and other.silent == self.silent)
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,8 +197,33 @@ class Inventory:
                 return
             since = old.since if old is not None and old.state == state else time.time()
             status = HostStatus(name, state, reason, since=since, down=down)
+            if old is not None:  # the health measured so far stays (set_health moves it)
+                # Silent endpoints mean nothing once the host is not reachable (and a
+                # lost host republished for them would be announced lost twice).
+                silent = old.silent if status.reachable else ()
+                status = dataclasses.replace(status, latency_ms=old.latency_ms,
+                                             confirmed=old.confirmed, silent=silent)
             self._hosts[name] = status
             self._publish(Diff(hosts=(status,)))
+
+    def set_health(self, health: Iterable[tuple[str, float | None, float | None,
+                                                tuple[str, ...]]]) -> None:
+        """(host, latency_ms, confirmed, silent endpoints) for many hosts, published as
+        one diff: the fleet's watchdog measures every host at once (one UI update)."""
+        with self._lock:
+            changed = []
+            for name, latency_ms, confirmed, silent in health:
+                old = self._hosts.get(name)
+                if old is None:
+                    continue
+                # No endpoint up: the last answer known stays the last answer.
+                status = dataclasses.replace(
+                    old, latency_ms=latency_ms, silent=silent,
+                    confirmed=old.confirmed if confirmed is None else confirmed)
+                if status != old:
+                    self._hosts[name] = status
+                    changed.append(status)
+            self._publish(Diff(hosts=tuple(changed)))
 
     def network_changed(self, host: str, name: str) -> None:
         """A daemon said a network changed (networks are not stored: viewers reload)."""

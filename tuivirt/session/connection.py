@@ -287,6 +287,7 @@ class Connection(Endpoints, Stats):
         except HostError as exc:
             self._events.put(EndpointLost(news.generation, endpoint, exc.message))
             return
+        self._answered(endpoint.endpoint)
         if guest is None:
             self.inventory.remove_id(self.name, ident)
         else:
@@ -312,15 +313,19 @@ class Connection(Endpoints, Stats):
             endpoints: list[Endpoint] = [*self.libvirt, *([self.docker] if self.docker else [])]
             for endpoint in endpoints:
                 try:
+                    # The probe's round trip is the host's latency (_sample_cpu times its
+                    # own call; the relisting below grows with the guests: it only
+                    # confirms).
                     if isinstance(endpoint, LibvirtEndpoint):
                         if not endpoint.alive():
                             raise HostError(self.name, "the connection closed")
                         if not self._sample_cpu(endpoint):
-                            endpoint.probe()
+                            self._probe(endpoint)
                     else:
-                        endpoint.probe()
+                        self._probe(endpoint)
                     if relist:
                         self.inventory.replace_endpoint(self.name, endpoint.endpoint,
                                                         endpoint.list_guests())
+                        self._answered(endpoint.endpoint)
                 except HostError as exc:
                     self._events.put(EndpointLost(generation, endpoint, exc.message))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 import weakref
 from typing import TYPE_CHECKING, Any
 
@@ -35,7 +36,15 @@ RELIST_EVERY = 300.0  # the safety net under events, not the heartbeat
 #: the daemon answers; Docker endpoints get a ping. A hung daemon is found within
 #: STATS_EVERY + the host's timeout.
 STATS_EVERY = 5.0
-
+#: An endpoint that is up but has answered nothing (no listing, probe or event) for this
+#: long is stale: its rows are dimmed. Three probe periods, so that one slow probe of a
+#: busy daemon does not flap it. Independent of the host's timeout: with timeout = 60 a
+#: hung daemon shows stale after ~15-20 s, long before its deadline marks it down.
+STALE_AFTER = 3 * STATS_EVERY
+#: A new latency is published when it moved by more than this factor, at most every
+#: LATENCY_PUBLISH_EVERY s per host: 300 hosts' probes must not repaint the UI each time.
+LATENCY_BAND = 1.25
+LATENCY_PUBLISH_EVERY = 10.0
 
 
 class SessionCore:
@@ -70,6 +79,12 @@ class SessionCore:
         #: endpoint -> uuid -> (monotonic ns, cpu ns) at the last sample
         self._cpu_samples: dict[str, dict[str, tuple[int, int]]] = {}
         self._no_cpu_stats: set[str] = set()  # endpoints whose driver keeps no CPU time
+        #: endpoint -> epoch seconds of its last answer (listing, probe, event)
+        self._heard: dict[str, float] = {}
+        #: endpoint -> seconds of its last probe or listing round trip
+        self._round_trip: dict[str, float] = {}
+        #: what check_health last published: (latency ms, silent endpoints, when)
+        self._health_shown: tuple[float | None, tuple[str, ...], float] = (None, (), 0.0)
         #: the consoles this session opened -> the endpoint carrying each ("ssh": the link)
         self._consoles: weakref.WeakKeyDictionary[Transport, str] = (
             weakref.WeakKeyDictionary())
@@ -92,6 +107,44 @@ class SessionCore:
             self._set_state(HostState.DEGRADED, "; ".join(failures))
         else:
             self._set_state(HostState.CONNECTED)
+
+    def _answered(self, spec: str, round_trip: float | None = None) -> None:
+        """The endpoint answered (a listing, a probe, an event's lookup): its rows are
+        confirmed now; `round_trip` (seconds) is its latency when this was a probe or a
+        listing. Called from any session thread: two dict stores, no lock."""
+        self._heard[spec] = time.time()
+        if round_trip is not None:
+            self._round_trip[spec] = round_trip
+
+    def health(self, now: float | None = None) -> tuple[
+            str, float | None, float | None, tuple[str, ...]] | None:
+        """(host, latency ms, confirmed, silent endpoints) when it should be published
+        (the silent set changed, or the latency moved out of its band), else None.
+
+        Run by the fleet's watchdog thread, not the upkeep thread: that one may sit in a
+        probe of a hung daemon for the whole timeout, which is when this matters.
+        """
+        now = time.time() if now is None else now
+        status = dict(self.endpoint_status)  # a copy: the event thread changes it
+        up = [spec for spec, st in status.items() if st == "ok"] if self.reachable else []
+        heard = [self._heard.get(spec, now) for spec in up]
+        confirmed = min(heard) if heard else None
+        silent = tuple(spec for spec, when in zip(up, heard, strict=True)
+                       if now - when > STALE_AFTER)
+        trips = [self._round_trip[spec] for spec in up if spec in self._round_trip]
+        latency = round(max(trips) * 1000, 1) if trips else None
+        shown_latency, shown_silent, shown_at = self._health_shown
+        moved = latency is not None and (
+            shown_latency is None
+            or (now - shown_at >= LATENCY_PUBLISH_EVERY
+                and not shown_latency / LATENCY_BAND <= latency
+                <= shown_latency * LATENCY_BAND))
+        if silent == shown_silent and not moved:
+            return None
+        if not moved:
+            latency = shown_latency
+        self._health_shown = (latency, silent, now if moved else shown_at)
+        return self.name, latency, confirmed, silent
 
     def _deadline(self, spec: str) -> Deadline:
         deadline = self._deadlines.get(spec)

@@ -51,6 +51,7 @@ class Endpoints(SessionCore):
             endpoint = self._docker_endpoint(spec)
             try:
                 endpoint.open()
+                started = time.perf_counter()
                 guests = endpoint.list_guests()
             except BaseException:
                 endpoint.close()
@@ -63,10 +64,12 @@ class Endpoints(SessionCore):
                 endpoint.open(events=self.live)
                 if self.live or event_loop_running():
                     self._watch_libvirt(endpoint, generation)
+                started = time.perf_counter()
                 guests = endpoint.list_guests()
             except BaseException:
                 endpoint.close()
                 raise
+        self._answered(spec, time.perf_counter() - started)
         self.inventory.replace_endpoint(self.name, endpoint.endpoint, guests)
         if isinstance(endpoint, DockerEndpoint) and self.live:
             self._follow_docker(endpoint, generation)

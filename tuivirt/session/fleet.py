@@ -17,6 +17,9 @@ from tuivirt.inventory import Inventory
 from tuivirt.model import HostState
 from tuivirt.session.host import HostSession
 
+#: How often the fleet looks at every host's staleness and latency (seconds).
+HEALTH_EVERY = 1.0
+
 
 class Fleet:
     """Every host session of a config, connected in parallel."""
@@ -27,6 +30,8 @@ class Fleet:
         self.inventory = inventory or Inventory()
         self.sessions = {h.name: HostSession(h, self.inventory, timeout=config.timeout,
                                              live=live) for h in config.hosts}
+        self._closed = threading.Event()
+        self._watch: threading.Thread | None = None
 
     def session(self, name: str) -> HostSession:
         try:
@@ -88,8 +93,26 @@ class Fleet:
     def start(self, gate: threading.Event | None = None) -> None:
         for session in self.sessions.values():
             session.start(gate)
+        self._watch = threading.Thread(target=self._watch_health, daemon=True,
+                                       name="fleet-health")
+        self._watch.start()
+
+    def check_health(self, now: float | None = None) -> None:
+        """Publish the hosts whose staleness changed or whose latency moved: one diff."""
+        changes = [change for session in self.sessions.values()
+                   if (change := session.health(now)) is not None]
+        if changes:
+            self.inventory.set_health(changes)
+
+    def _watch_health(self) -> None:
+        """One thread for the whole fleet, on its own clock: a host's upkeep thread may
+        sit in a probe of a hung daemon, which is when its staleness must show."""
+        while not self._closed.wait(HEALTH_EVERY):
+            with contextlib.suppress(Exception):  # a bug here must not end the watch
+                self.check_health()
 
     def close(self) -> None:
+        self._closed.set()
         for session in self.sessions.values():
             with contextlib.suppress(Exception):
                 session.close()

@@ -24,6 +24,7 @@ class Stats(SessionCore):
         if times is None:
             self._no_cpu_stats.add(endpoint.endpoint)
             return False
+        self._answered(endpoint.endpoint, (time.monotonic_ns() - now) / 1e9)
         samples = {uuid: (now, cpu) for uuid, cpu in times.items()}
         before = self._cpu_samples.get(endpoint.endpoint, {})
         self._cpu_samples[endpoint.endpoint] = samples
@@ -40,6 +41,12 @@ class Stats(SessionCore):
             if guest.cpu_percent != percent:
                 self.inventory.upsert(guest.replace(cpu_percent=percent))
         return True
+
+    def _probe(self, endpoint: Endpoint) -> None:
+        """Ask the daemon something small (bounded); its round trip is the latency."""
+        started = time.perf_counter()
+        endpoint.probe()
+        self._answered(endpoint.endpoint, time.perf_counter() - started)
 
     def refresh(self) -> None:
         """Full relisting of every connected endpoint (the fallback under events)."""

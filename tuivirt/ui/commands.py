@@ -41,7 +41,8 @@ def guest_commands(screen: MainScreen) -> Iterable[SystemCommand]:
     yield SystemCommand("Table: filter", "filter rows (/)", screen.action_filter)
     yield SystemCommand("Table: clear marks", "unmark every guest",
                         screen.action_clear_marks)
-    yield SystemCommand("Table: group by host", "toggle grouping (H)", screen.action_group)
+    yield SystemCommand("Table: group by host / tag", "cycle grouping: host, tag, none (H)",
+                        screen.action_group)
     yield SystemCommand("Table: next sort column", "cycle sort (o)",
                         screen.action_sort_next)
     yield SystemCommand("Hosts: show / hide panel", "host states (h)",

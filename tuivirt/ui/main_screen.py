@@ -27,7 +27,7 @@ from tuivirt.ui.table.columns import SORT_KEYS
 from tuivirt.ui.table.filter import FilterError, GuestFilter
 from tuivirt.ui.table.filter_input import FilterInput
 from tuivirt.ui.table.guest_table import GuestTable
-from tuivirt.ui.table.host_panel import HostPanel
+from tuivirt.ui.table.host_panel import HostInfo, HostPanel
 
 if TYPE_CHECKING:  # by the handler's name: the editor is imported when first used
     from tuivirt.ui.editor.apply import NewGuestDefined
@@ -66,7 +66,7 @@ class MainScreen(ConsoleDock, NewGuest, GuestDefinitions):
         Binding("U", "act('undefine')", "Undefine", show=False),
         Binding("o", "sort_next", "Sort", show=False),
         Binding("O", "sort_reverse", "Reverse sort", show=False),
-        Binding("H", "group", "Group by host", show=False),
+        Binding("H", "group", "Group by host / tag", show=False),
         Binding("h", "hosts", "Hosts"),
         Binding("question_mark", "help", "Help"),
         Binding("colon", "app.command_palette", "Commands", show=False),  # as app.quit
@@ -96,13 +96,16 @@ class MainScreen(ConsoleDock, NewGuest, GuestDefinitions):
         self._rows_shown = False
 
     def compose(self) -> ComposeResult:
-        hosts = [(h.name, h.label, h.read_only) for h in self.config.hosts]
-        yield HostPanel(hosts, clock=self.clock, id="hosts")
+        hosts = [HostInfo(h.name, h.label, h.read_only, h.tags) for h in self.config.hosts]
+        yield HostPanel(hosts, clock=self.clock, id="hosts",
+                        guest_hosts=lambda: (g.host for g in self.table.guests.values()))
         yield FilterInput(self.filter_changed,
-                          placeholder="filter: host:NAME state:running kind:docker text !negate",
+                          placeholder="filter: host:NAME tag:NAME state:running kind:docker text "
+                          "!negate",
                           id="filter")
         table = GuestTable(id="guests", clock=self.clock)
         table.host_labels = {h.name: h.label for h in self.config.hosts if h.label}
+        table.host_tags = {h.name: h.tags for h in self.config.hosts if h.tags}
         with Horizontal(id="body"):
             yield table
         yield Static(id="status")
@@ -134,9 +137,7 @@ class MainScreen(ConsoleDock, NewGuest, GuestDefinitions):
     def _apply(self, diff: Diff) -> None:
         table = self.table
         table.apply(diff)
-        panel = self.query_one(HostPanel)
-        for status in diff.hosts:
-            panel.update_status(status)
+        self.query_one(HostPanel).apply(diff)
         if not self._rows_shown and table.guests:
             self._rows_shown = True
             self.post_message(self.RowsShown())
@@ -156,8 +157,8 @@ class MainScreen(ConsoleDock, NewGuest, GuestDefinitions):
         if table.marks:
             parts.append(f"{len(table.marks)} marked")
         parts.append(f"sort: {table.sort_column}{' ▼' if table.sort_reverse else ''}")
-        if table.group_by_host:
-            parts.append("grouped by host")
+        if table.group_by:
+            parts.append(f"grouped by {table.group_by}")
         status = self.query_one("#status", Static)
         if self.filter_error:
             parts.append(f"filter error: {self.filter_error}")
@@ -226,13 +227,21 @@ class MainScreen(ConsoleDock, NewGuest, GuestDefinitions):
         self.update_status()
 
     def action_group(self) -> None:
-        self.table.group_by_host = not self.table.group_by_host
+        """H: no groups -> by host -> by tag (when some host has tags) -> no groups."""
+        table = self.table
+        cycle = ["", "host", *(["tag"] if table.host_tags else [])]
+        table.group_by = cycle[(cycle.index(table.group_by) + 1) % len(cycle)]
         self.update_status()
 
     def action_hosts(self) -> None:
+        """h: the host panel, with the keys (j/k, / filters it); h or esc: the table."""
         panel = self.query_one(HostPanel)
         panel.display = not panel.display
-        panel.refresh_text()
+        if panel.display:
+            panel.refresh_text()
+            self.set_focus(panel.host_list)
+        else:
+            self.set_focus(self.table)
 
     def action_help(self) -> None:
         self.app.push_screen(HelpScreen())

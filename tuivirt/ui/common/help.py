@@ -11,10 +11,12 @@ from textual.widgets import Static
 KEYS = [
     ("Move", [("j / k, ↓ / ↑", "next / previous guest"), ("g / G", "first / last guest"),
               ("pgdn / pgup", "a screen down / up")]),
-    ("Find", [("/", "filter: host:NAME state:running kind:docker, text or regex; "
-                    "!word negates"), ("esc", "clear the filter"),
-              ("o / O", "sort by the next column / reverse"), ("H", "group by host"),
-              ("h", "show / hide the host panel")]),
+    ("Find", [("/", "filter: host:NAME tag:NAME state:running kind:docker, text or "
+                    "regex; !word negates"), ("esc", "clear the filter"),
+              ("o / O", "sort by the next column / reverse"),
+              ("H", "group by host, then by tag (hosts with tags), then no groups"),
+              ("h", "the host panel: one line per host, the unreachable first; "
+                    "/ filters it, esc hides it")]),
     ("Act (on marked guests, or the one under the cursor)", [
         ("space", "mark / unmark"), ("u", "clear all marks"),
         ("s", "start"), ("S", "shutdown (ACPI; docker stop)"), ("r", "reboot"),

@@ -81,7 +81,9 @@ class GuestTable(ScrollView, can_focus=True):
 
     sort_column: reactive[str] = reactive("host")
     sort_reverse: reactive[bool] = reactive(False)
-    group_by_host: reactive[bool] = reactive(False)
+    #: "" (no groups), "host" or "tag" (`H` cycles them). By tag, a host with several
+    #: tags shows its guests under each (the same guest key on several rows).
+    group_by: reactive[str] = reactive("")
 
     def __init__(self, *, name: str | None = None, id: str | None = None,
                  classes: str | None = None, clock: Callable[[], float] = time.time) -> None:
@@ -97,6 +99,7 @@ class GuestTable(ScrollView, can_focus=True):
         self.busy: dict[str, str] = {}  # key -> action in flight
         self.host_states: dict[str, HostStatus] = {}
         self.host_labels: dict[str, str] = {}
+        self.host_tags: dict[str, tuple[str, ...]] = {}  # from the config: tag: words
         self.filter = GuestFilter.parse("")
         self.cursor = 0
         self._user_moved = False  # until the user moves, the cursor stays on the first row
@@ -108,8 +111,10 @@ class GuestTable(ScrollView, can_focus=True):
         """Apply an inventory diff, touching only the rows it names."""
         relayout = False
         for status in diff.hosts:
+            old_status = self.host_states.get(status.name)
             self.host_states[status.name] = status
-            self._refresh_host(status.name)
+            if not status.same_rows(old_status):  # not for a latency that moved
+                self._refresh_host(status.name)
         for key in diff.removed:
             if self.guests.pop(key, None) is not None:
                 self._hay.pop(key, None)
@@ -122,12 +127,14 @@ class GuestTable(ScrollView, can_focus=True):
             self.guests[guest.key] = guest
             hay = self._hay[guest.key] = haystack(guest)
             visible = guest.key in self._index
-            wanted = self.filter.matches(guest, hay)
+            wanted = self.filter.matches(guest, hay, self.host_tags)
             moved = old is not None and self._sort_value(old) != self._sort_value(guest)
             if old is None or moved:
                 self._sorted = None
             if visible != wanted or (wanted and (old is None or moved)):
                 relayout = True  # appears, disappears, or changes place
+            elif visible and self.group_by == "tag":
+                self.refresh()  # the guest may show under several tags
             elif visible:
                 self._refresh_row(self._index[guest.key])  # the one line, nothing else
         if relayout:
@@ -152,9 +159,9 @@ class GuestTable(ScrollView, can_focus=True):
             # Sized for every guest, not the filtered few: columns do not jump as you type.
             longest = max((cell_len(inert(g.name)) for g in ordered), default=0)
             self._name_width = max(COLUMNS[3].width, min(48, longest))
-        chosen = self.filter.select(self._sorted, guests, self._hay) if self.filter \
-            else list(self._sorted)
-        if self.group_by_host:
+        chosen = self.filter.select(self._sorted, guests, self._hay, self.host_tags) \
+            if self.filter else list(self._sorted)
+        if self.group_by == "host":
             chosen.sort(key=lambda k: guests[k].host)  # stable: keeps the order in a group
             rows: list[str] = []
             last = None
@@ -165,10 +172,15 @@ class GuestTable(ScrollView, can_focus=True):
                     last = host
                 rows.append(key)
             self.rows = rows
+        elif self.group_by == "tag":
+            self.rows = self._tag_groups(chosen)
         else:
             self.rows = chosen
         self._visible = len(chosen)
-        self._index = {key: i for i, key in enumerate(self.rows)}
+        index: dict[str, int] = {}
+        for i, key in enumerate(self.rows):
+            index.setdefault(key, i)  # by tag, a guest's first row
+        self._index = index
         width = sum(c.width + 1 for c in COLUMNS) + self._name_width - COLUMNS[3].width
         self._set_virtual_size(Size(width, len(self.rows) + 1))
         if not self._user_moved:
@@ -182,6 +194,27 @@ class GuestTable(ScrollView, can_focus=True):
         self.refresh()
         if self.current_key != current:  # the status line is redrawn by the caller anyway
             self.post_message(self.CursorMoved(self.current_guest))
+
+    def _tag_groups(self, chosen: list[str]) -> list[str]:
+        """A heading per tag (sorted; hosts without tags last), each tagged host's rows
+        under every tag it has. Headings are "\0#TAG" (no host name starts with #)."""
+        groups: dict[str, list[str]] = {}
+        untagged: list[str] = []
+        guests, tags = self.guests, self.host_tags
+        for key in chosen:
+            host_tags = tags.get(guests[key].host, ())
+            for tag in host_tags:
+                groups.setdefault(tag, []).append(key)
+            if not host_tags:
+                untagged.append(key)
+        rows: list[str] = []
+        for tag in sorted(groups):
+            rows.append(f"\0#{tag}")
+            rows.extend(groups[tag])
+        if untagged:
+            rows.append("\0#")
+            rows.extend(untagged)
+        return rows
 
     def _set_virtual_size(self, size: Size) -> None:
         """Resize the scrollable area, without a screen layout when none is needed.
@@ -219,7 +252,11 @@ class GuestTable(ScrollView, can_focus=True):
         self.relayout()
         self.post_message(self.CursorMoved(self.current_guest))
 
-    def watch_group_by_host(self) -> None:
+    @property
+    def group_by_host(self) -> bool:
+        return self.group_by == "host"
+
+    def watch_group_by(self) -> None:
         self.relayout()
         self.post_message(self.CursorMoved(self.current_guest))
 
@@ -238,7 +275,8 @@ class GuestTable(ScrollView, can_focus=True):
     def targets(self) -> list[Guest]:
         """Marked guests (in display order, hidden ones too), else the one under the cursor."""
         if self.marks:
-            marked = [self.guests[k] for k in self.rows if k in self.marks]
+            # dict.fromkeys: grouped by tag, a guest can be on several rows.
+            marked = [self.guests[k] for k in dict.fromkeys(self.rows) if k in self.marks]
             hidden = [self.guests[k] for k in sorted(self.marks)
                       if k not in self._index and k in self.guests]
             return marked + hidden
@@ -257,7 +295,10 @@ class GuestTable(ScrollView, can_focus=True):
             self.marks.discard(key)
         else:
             self.marks.add(key)
-        self._refresh_row(self.cursor)
+        if self.group_by == "tag":
+            self.refresh()  # its other rows, under its other tags
+        else:
+            self._refresh_row(self.cursor)
         self.action_cursor_down()
 
     def clear_marks(self) -> None:
@@ -271,7 +312,10 @@ class GuestTable(ScrollView, can_focus=True):
             else:
                 self.busy[key] = action
             if key in self._index:
-                self._refresh_row(self._index[key])
+                if self.group_by == "tag":
+                    self.refresh()
+                else:
+                    self._refresh_row(self._index[key])
 
     # -- cursor -------------------------------------------------------------------------
     def _move(self, row: int) -> None:
@@ -377,10 +421,14 @@ class GuestTable(ScrollView, can_focus=True):
         if row >= len(self.rows):
             return Strip.blank(width, base)
         key = self.rows[row]
+        if key.startswith("\0#"):
+            label = f" tag {inert(key[2:])}" if len(key) > 2 else " (no tag)"
+            return Strip([Segment(fit(label, width), base + self._style("group"))], width)
         if key.startswith("\0"):
             host = key[1:]
             status = self.host_states.get(host)
-            label = f" {inert(host)}" + (f"  ({status.state})" if status else "")
+            state = ("stale" if status.is_stale else status.state) if status else ""
+            label = f" {inert(host)}" + (f"  ({state})" if status else "")
             style = base + self._style("group")
             return Strip([Segment(fit(label, width), style)], width)
         guest = self.guests[key]
