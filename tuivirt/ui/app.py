@@ -35,6 +35,7 @@ from tuivirt.ui.themes import load_themes
 
 #: How long an action that timed out is still watched for its outcome (seconds).
 LATE_OUTCOME_WAIT = 3600.0
+LOST_NAMED = 5  # hosts named in one "N hosts lost" notice
 
 
 class TuivirtApp(FleetNews, ThreadJobs, GuestKeysFirst, App[int]):
@@ -56,6 +57,7 @@ class TuivirtApp(FleetNews, ThreadJobs, GuestKeysFirst, App[int]):
         self.config = config
         # Opened once the first rows are drawn: heavy sessions (ssh, docker) wait for it.
         self.gate = gate if gate is not None else threading.Event()
+        self._said_lost: set[str] = set()  # hosts whose loss the user was told of
         self.fleet = fleet if fleet is not None else Fleet(config, live=True)
         self.start_sessions = start_sessions
         self.clock = clock
@@ -129,11 +131,24 @@ class TuivirtApp(FleetNews, ThreadJobs, GuestKeysFirst, App[int]):
             return  # quitting: nothing left to show it on
         diff = message.diff
         main.show_diff(diff)
+        # Said when a host becomes lost, not on each later update still carrying it (its
+        # staleness or latency); many at once (a cut link to a rack) are one notice.
+        # Its consoles: the session ends them with the reason (it owns them).
+        newly = []
         for status in diff.hosts:
-            if status.state == "lost":
-                # Its consoles: the session ends them with the reason (it owns them).
-                self.notify(f"host {status.name} lost: {status.reason}", severity="error",
-                            timeout=6)
+            if status.state != "lost":
+                self._said_lost.discard(status.name)
+            elif status.name not in self._said_lost:
+                self._said_lost.add(status.name)
+                newly.append(status)
+        if len(newly) == 1:
+            self.notify(f"host {newly[0].name} lost: {newly[0].reason}", severity="error",
+                        timeout=6)
+        elif newly:
+            names = ", ".join(s.name for s in newly[:LOST_NAMED])
+            more = f" and {len(newly) - LOST_NAMED} more" if len(newly) > LOST_NAMED else ""
+            self.notify(f"{len(newly)} hosts lost: {names}{more} ({newly[0].reason})",
+                        severity="error", timeout=8)
         self.fleet_changed.publish(diff)
 
     def on_main_screen_rows_shown(self) -> None:
