@@ -30,7 +30,7 @@ MAX_BACKOFF = 30.0
 #: A down endpoint is tried again after 1, 2, 4, 8, 10, 10... s: a restarted daemon is
 #: back in the table within ~10 s, at the cost of one failed connect every 10 s.
 ENDPOINT_MAX_BACKOFF = 10.0
-UPKEEP_TICK = 0.25  # how often the upkeep thread looks for endpoints due a retry
+UPKEEP_TICK = 0.25  # the least the upkeep thread sleeps between two rounds of work
 RELIST_EVERY = 300.0  # the safety net under events, not the heartbeat
 #: CPU usage has no events: sample it (one call per libvirt endpoint), which also proves
 #: the daemon answers; Docker endpoints get a ping. A hung daemon is found within
@@ -69,6 +69,8 @@ class SessionCore:
         self._retrying: set[str] = set()
         self._lock = threading.RLock()
         self._stop = threading.Event()
+        #: wakes the upkeep thread early: a retry (re)scheduled, a stop, a new generation
+        self._wake = threading.Event()
         self._events: queue.Queue[SessionEvent] = queue.Queue()
         self._thread: threading.Thread | None = None
         self._docker_thread: threading.Thread | None = None

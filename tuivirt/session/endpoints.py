@@ -107,6 +107,7 @@ class Endpoints(SessionCore):
         _next, backoff = self._retry.get(spec, (0.0, 0.5))
         backoff = min(backoff * 2, ENDPOINT_MAX_BACKOFF)
         self._retry[spec] = (time.monotonic() + backoff, backoff)
+        self._wake.set()
 
     def _detach(self, endpoint: Endpoint) -> None:
         if endpoint is self.docker:
