@@ -110,6 +110,7 @@ class PullScreen(ModalScreen[None]):
         background: $surface; padding: 1 2;
     }
     PullScreen .title { text-style: bold; margin-bottom: 1; }
+    PullScreen .hint { margin-top: 1; color: $foreground 70%; }
     """
 
     def __init__(self, title: str, watch: PullWatch, *,

@@ -13,7 +13,7 @@ from textual import on
 from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import DataTable, Footer, Input, Static
+from textual.widgets import DataTable, Input, Static
 
 from tuivirt.config import Config
 from tuivirt.errors import TuivirtError
@@ -22,6 +22,7 @@ from tuivirt.model import DOCKER, Image
 from tuivirt.sizes import human_size
 from tuivirt.text import inert
 from tuivirt.ui.common.fleet_screen import FleetScreen
+from tuivirt.ui.common.footer import KeyFooter
 from tuivirt.ui.images.changes import ImageChanges
 from tuivirt.ui.images.rows import ImageFilter, ImageRow, rows_of
 from tuivirt.ui.table.filter import FilterError
@@ -121,7 +122,7 @@ class ImagesScreen(ImageChanges, FleetScreen):
         # Hosts whose images are not listed, one line each, in their (inert) words.
         yield Static(id="host-errors", classes="empty", markup=False)
         yield Static(id="images-status", markup=False)
-        yield Footer()
+        yield KeyFooter()
 
     def table(self) -> DataTable[Text]:
         return self.query_one("#images", DataTable)
