@@ -422,3 +422,42 @@ async def test_a_container_made_or_removed_elsewhere_relists_the_images() -> Non
         app.post_message(InventoryChanged(Diff(changed=(guest,))))  # a state change
         await pilot.pause(0.3)
         assert daemons["local"].lists == before
+
+
+async def test_a_hostile_tag_is_drawn_inert() -> None:
+    app, daemons = images_app()
+    daemons["local"].images.append(image("local", 7, (f"{HOSTILE}:1",), used_by=(HOSTILE,)))
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_images(pilot)
+        row = next(n for n, r in enumerate(screen.rows) if r.image.id.startswith("sha256:07"))
+        drawn = " ".join(cells(screen)[row])
+        assert "\x1b" not in drawn and "\x07" not in drawn
+        assert "evil" in drawn and "\\x1b" in drawn  # shown, escaped
+
+
+async def test_b_builds_on_the_rows_host_and_selects_the_new_image() -> None:
+    from tuivirt.backends.docker_build import Built
+    from tuivirt.ui.images.build import BuildScreen
+
+    app, daemons = images_app()
+    built_id = "sha256:" + "b1" * 32
+
+    def build_image(directory: str, tag: str, *, no_cache: bool = False,
+                    on_line: Any = None, on_build: Any = None) -> Built:
+        daemons["local"].add(Image("local", built_id, (tag,), 6 * MIB, NOW))
+        return Built(tag, built_id, 3, 1, 0.4, 2048)
+
+    app.fleet.session("local").build_image = build_image  # type: ignore[method-assign]
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_images(pilot)
+        await to_row(pilot, screen, "local", "tiny:latest")
+        await pilot.press("b")
+        build_form = await form(pilot)
+        assert build_form.title_text == "Build an image on local"
+        await pilot.press(*"/srv/web", "tab", *"web:1", "enter")
+        assert await until(pilot, lambda: isinstance(app.screen, BuildScreen))
+        assert await until(pilot, lambda: isinstance(app.screen, BuildScreen)
+                           and app.screen.built is not None)
+        await pilot.press("escape")  # back, with the new image under the cursor
+        assert await until(pilot, lambda: screen.current_row is not None
+                           and screen.current_row.shown == "web:1")
