@@ -44,6 +44,7 @@ bench: $(STAMP) lab
 	$(PY) tests/bench/bench_console.py
 	$(PY) tests/bench/bench_storage.py
 	$(PY) tests/bench/bench_create.py
+	$(PY) tests/bench/bench_images.py
 
 # The whole suite: the lab, lint, the benchmarks' figures, then every test.
 test: $(STAMP) lab
@@ -56,6 +57,7 @@ test: $(STAMP) lab
 	$(PY) tests/bench/bench_console.py || echo "BENCHMARK FAILED: bench_console"
 	$(PY) tests/bench/bench_storage.py || echo "BENCHMARK FAILED: bench_storage"
 	$(PY) tests/bench/bench_create.py --runs 3 || echo "BENCHMARK FAILED: bench_create"
+	$(PY) tests/bench/bench_images.py || echo "BENCHMARK FAILED: bench_images"
 	$(PY) -m pytest -p no:cacheprovider -q tests
 
 clean:

@@ -230,6 +230,16 @@ class Layer:
     size: int | None = None  # the layer's download size, once the daemon says
 
 
+@dataclass(frozen=True, slots=True)
+class LayerStatus:
+    """One layer's picture, for a bar of its own (the images view's progress screen)."""
+
+    id: str  # the daemon's short layer id (its own text: shown inert)
+    phase: str  # waiting, downloading ("pushing" too), verifying, extracting, done...
+    current: int
+    size: int | None
+
+
 @dataclass(frozen=True)
 class PullStatus:
     """One picture of a pull, for a progress line: `2/5 layers, 3.1 of 12 MiB`."""
@@ -241,6 +251,7 @@ class PullStatus:
     size: int  # the sum of the sizes known so far
     phase: str  # the newest status line without a layer (e.g. "Digest: sha256:...")
     verb: str = "pulling"  # or "pushing": the same stream's shape, the other way
+    per_layer: tuple[LayerStatus, ...] = ()  # in the order the daemon named them
 
 
 class PullError(Exception):
@@ -301,7 +312,9 @@ class PullProgress:
             image=self.image, layers=len(self.layers),
             done=sum(1 for layer in self.layers.values() if layer.phase == "done"),
             downloaded=sum(min(layer.current, layer.size or 0) for layer in sized),
-            size=sum(layer.size or 0 for layer in sized), phase=self.phase, verb=self.verb)
+            size=sum(layer.size or 0 for layer in sized), phase=self.phase, verb=self.verb,
+            per_layer=tuple(LayerStatus(key, layer.phase, layer.current, layer.size)
+                            for key, layer in self.layers.items()))
 
 
 def describe(status: PullStatus) -> str:

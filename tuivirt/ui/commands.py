@@ -38,6 +38,8 @@ def guest_commands(screen: MainScreen) -> Iterable[SystemCommand]:
                         screen.action_networks)
     yield SystemCommand("Storage", "every host's storage pools and their volumes (P)",
                         screen.action_storage)
+    yield SystemCommand("Images", "every host's Docker images: pull, push, tag, remove, "
+                        "prune, run, build (I)", screen.action_images)
     yield SystemCommand("Table: filter", "filter rows (/)", screen.action_filter)
     yield SystemCommand("Table: clear marks", "unmark every guest",
                         screen.action_clear_marks)

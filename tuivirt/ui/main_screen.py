@@ -55,6 +55,7 @@ class MainScreen(ConsoleDock, NewGuest, GuestDefinitions):
         Binding("C", "clone", "Clone", show=False),
         Binding("N", "networks", "Networks"),
         Binding("P", "storage", "Storage", show=False),
+        Binding("I", "images", "Images", show=False),
         Binding("c", "console", "Console", priority=True),  # as `/`: see action_console
         Binding("f2", "console_zoom", "Zoom console", show=False),
         Binding("f3", "console_search", "Search console", show=False),
@@ -286,3 +287,8 @@ class MainScreen(ConsoleDock, NewGuest, GuestDefinitions):
         from tuivirt.ui.storage.screen import StorageScreen
 
         self.app.push_screen(StorageScreen(self.config))
+
+    def action_images(self) -> None:
+        from tuivirt.ui.images.screen import ImagesScreen
+
+        self.app.push_screen(ImagesScreen(self.config))

@@ -30,7 +30,17 @@ KEYS = [
         ("C", "clone: copy the definition to a new name, here or on another host"),
         ("N", "networks: start / stop / autostart / edit / new from one"),
         ("P", "storage: pools and volumes; new / resize / delete a volume, start / stop "
-              "/ autostart / refresh a pool")]),
+              "/ autostart / refresh a pool"),
+        ("I", "Docker images of every host (below)")]),
+    ("Images view (I)", [
+        ("p / u", "pull onto a host / push the tag under the cursor (esc stops it)"),
+        ("t", "tag: give the image another REPOSITORY:TAG"),
+        ("d / D", "remove (refused while containers use it) / remove anyway; the name "
+                  "is typed"),
+        ("X", "prune the dangling images of the host under the cursor (says how much "
+              "first)"),
+        ("n / b", "run a container from the image / build an image on that host"),
+        ("/ · esc", "filter: host:NAME tag: id: used: words, regex, !negates · back")]),
     ("In the editor pane", [
         ("ctrl+s", "apply: the diff first, then define (libvirt validates)"),
         ("ctrl+t", "diff: definition → buffer"), ("ctrl+l", "live XML (read-only)"),

@@ -207,6 +207,10 @@ class NewGuest(EditorHost):
                       define=define, define_note=review)
 
     # -- a Docker container -------------------------------------------------------------------
+    def new_container(self, host: str, image: str) -> None:
+        """The new-container form on `host`, `image` filled in (the images view's `n`)."""
+        self._container_form(host, {"image": image})
+
     def _container_form(self, host: str, values: dict[str, str] | None = None) -> None:
         from tuivirt.ui.create import forms
 
