@@ -15,7 +15,13 @@ from collections.abc import Sequence
 
 from tuivirt import __version__
 from tuivirt.cli import console, create, definitions, guests, hosts, storage
-from tuivirt.cli.common import EXIT_FAILED, EXIT_USAGE, UsageError
+from tuivirt.cli.common import (
+    EXIT_FAILED,
+    EXIT_USAGE,
+    UsageError,
+    add_tag_option,
+    apply_tags,
+)
 from tuivirt.cli.output import warn
 from tuivirt.config import Config, load_config, timeout_problem
 from tuivirt.errors import AddressError, ConfigError, TuivirtError
@@ -41,6 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for group in GROUPS:
         group.register(sub)
+    for command in dict.fromkeys(sub.choices.values()):
+        add_tag_option(command)
     return parser
 
 
@@ -85,6 +93,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             config = replace(config, timeout=args.timeout)
         for note in config.notes:
             warn(note)
+        config = apply_tags(config, getattr(args, "tag", []))
         if args.command is None:
             return run_ui(config)
         return int(args.func(args, config))
