@@ -306,8 +306,9 @@ def _yaml_listing(text: str, path: str) -> dict[str, Any]:
             for expanded in _expand_range(str(host)):
                 if expanded not in entry["hosts"]:
                     entry["hosts"].append(expanded)
+                own_vars.setdefault(expanded, {})
                 if isinstance(variables, Mapping):
-                    own_vars.setdefault(expanded, {}).update(variables)
+                    own_vars[expanded].update(variables)
         if isinstance(body.get("vars"), Mapping):
             entry["vars"].update(body["vars"])
         for child, child_body in (body.get("children") or {}).items():

@@ -241,6 +241,10 @@ def describe_ssh_error(host: str, target: str, exc: BaseException,
         return f"ssh {target}: connection refused"
     if isinstance(exc, OSError):
         # asyncio's own words ("Connect call failed ('10.0.0.9', 22)") hide the reason.
+        import socket
+
+        if isinstance(exc, socket.gaierror):  # errno is a resolver code, not an OS one
+            return f"ssh {target}: cannot resolve the host name: {exc.strerror or exc}"
         reason = os.strerror(exc.errno) if exc.errno else (exc.strerror or str(exc))
         return f"ssh {target}: {reason}"
     return f"ssh {target}: {exc}"
