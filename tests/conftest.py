@@ -100,6 +100,8 @@ def lab() -> Lab:
     the_lab = Lab(facts)
     # A run killed in the middle of a cut-the-wire test leaves hostb's link down.
     subprocess.run(["ip", "link", "set", "tvlab0", "up"], capture_output=True, check=False)
+    subprocess.run(["ip", "netns", "exec", "hostb", "ip", "link", "set", "tvlab1", "up"],
+                   capture_output=True, check=False)  # the fleet test cuts hostb's side
     probe = subprocess.run(["virsh", "-q", "-c", "qemu:///system", "version"],
                            capture_output=True, timeout=30)
     if probe.returncode != 0 or not the_lab.holder:

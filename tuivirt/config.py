@@ -2,23 +2,34 @@
 
 from __future__ import annotations
 
+import fnmatch
 import ipaddress
 import math
 import os
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import Any, cast
 
 from tuivirt.errors import ConfigError, unknown_host
 from tuivirt.registries import RegistryConfig, parse_registries
+from tuivirt.sources import SourceError
 
 HOST_KEYS = {
     "name", "libvirt", "docker", "ssh", "ssh_identity", "ssh_known_hosts",
     "read_only", "label", "tags",
 }
-TOP_KEYS = {"host", "registry", "theme", "timeout"}
+TOP_KEYS = {"host", "hosts_from", "registry", "theme", "timeout", "ssh_handshakes"}
+#: [[hosts_from]]: one of ssh_config / ansible, which hosts, and what they all get
+SOURCE_KEYS = {
+    "ssh_config", "ansible", "match", "libvirt", "docker", "ssh_identity",
+    "ssh_known_hosts", "read_only", "label", "tags",
+}
+#: Below a stock sshd's MaxStartups (10:30:100: past 10 unauthenticated connections it
+#: drops 30% of new ones): 100 hosts behind one sshd all come up, none is refused.
+DEFAULT_SSH_HANDSHAKES = 8
+MAX_SSH_HANDSHAKES = 256
 DOCKER_SCHEMES = ("unix://", "tcp://", "http://", "https://")
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _SSH_RE = re.compile(r"^(?:(?P<user>[^@\s/]+)@)?(?P<host>\[[0-9A-Fa-f:.]+\]|[^@:\s/\[\]]+)"
@@ -66,6 +77,11 @@ class HostConfig:
     label: str | None = None
     demo: bool = False  # the built-in demo host (libvirt's in-process test driver)
     tags: tuple[str, ...] = ()  # free-form groups ("rack3", "prod"): filter tag:NAME, --tag
+    #: where the host came from: "config.toml:12", "ssh_config ~/.ssh/config", "ansible inv"
+    source: str = ""
+    #: the ssh_config file that resolves `ssh.host` (an alias: HostName, User, Port,
+    #: IdentityFile, ProxyJump, UserKnownHostsFile, HostKeyAlias); None: ~/.ssh/config
+    ssh_config: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +92,13 @@ class Config:
     timeout: float = 10.0  # seconds: bound on connecting to one host
     notes: tuple[str, ...] = field(default=())  # things to tell the user (e.g. demo mode)
     registries: tuple[RegistryConfig, ...] = ()  # [[registry]]: logins for push and pull
+    #: host sources that could not be read, and name clashes (also in notes): the hosts
+    #: of the other sources come up, and `tuivirt list` exits 1
+    problems: tuple[str, ...] = field(default=())
+    ssh_handshakes: int = DEFAULT_SSH_HANDSHAKES  # SSH handshakes at once, process-wide
+    #: `--tag` on the command line: the tags asked for, and the hosts they left out
+    tag_filter: tuple[str, ...] = field(default=())
+    untagged: tuple[str, ...] = field(default=())
 
     def host(self, name: str) -> HostConfig:
         for host in self.hosts:
@@ -86,22 +109,24 @@ class Config:
 
 def _key_line(text: str, key: str, host_index: int | None,
               table: str = "host") -> int | None:
-    """The 1-based line where `key` is set in the Nth [[table]] (or at top level).
+    """The 1-based line where `key` is set in the Nth [[host]] table (or at top level).
 
-    With an empty key, the line of that [[host]] header itself.
+    With an empty key, the line of that [[host]] header itself. `table`: another array
+    of tables ([[hosts_from]]).
     """
     section: int | None = None  # None: top level; -1: some other table; N: Nth [[host]]
     hosts_seen = -1
     key_re = re.compile(rf"^\s*(?:{re.escape(key)}|\"{re.escape(key)}\")\s*=")
     # A table header that sets the key: `[timeout]` at top level, `[host.KEY]` in a host
-    prefix = r"\[?\s*" if host_index is None else rf"\[?\s*{table}\s*\.\s*"
+    prefix = (r"\[?\s*" if host_index is None
+              else rf"\[?\s*{re.escape(table)}\s*\.\s*")
     header_re = re.compile(rf"^\[{prefix}(?:{re.escape(key)}|\"{re.escape(key)}\")\s*[\].]")
     for number, line in enumerate(text.splitlines(), start=1):
         stripped = line.strip()
         in_host = section == host_index or (section == -1 and hosts_seen == host_index)
         if key and header_re.match(stripped) and (host_index is None or in_host):
             return number
-        if stripped.startswith(f"[[{table}]]"):
+        if re.match(rf"^\[\[\s*{re.escape(table)}\s*\]\]", stripped):
             hosts_seen += 1
             section = hosts_seen
             if key == "" and section == host_index:
@@ -272,10 +297,19 @@ def parse_config(text: str, path: str) -> Config:
     problem = timeout_problem(timeout)
     if problem:
         raise fail(problem, "timeout", None)
+    handshakes = data.get("ssh_handshakes", DEFAULT_SSH_HANDSHAKES)
+    if (isinstance(handshakes, bool) or not isinstance(handshakes, int)
+            or not 1 <= handshakes <= MAX_SSH_HANDSHAKES):
+        raise fail(f"must be a whole number from 1 to {MAX_SSH_HANDSHAKES}",
+                   "ssh_handshakes", None)
     raw_hosts = data.get("host", [])
     if not isinstance(raw_hosts, list) or not all(isinstance(h, Mapping) for h in raw_hosts):
         raise fail("must be an array of tables: [[host]]", "host", None)
-    if not raw_hosts:
+    raw_sources = data.get("hosts_from", [])
+    if not isinstance(raw_sources, list) or not all(isinstance(h, Mapping)
+                                                    for h in raw_sources):
+        raise fail("must be an array of tables: [[hosts_from]]", "hosts_from", None)
+    if not raw_hosts and not raw_sources:
         message = "no hosts configured: add at least one [[host]] table"
         if "host" in data:  # `host = []`: point at it
             raise fail(message, "host", None)
@@ -283,26 +317,138 @@ def parse_config(text: str, path: str) -> Config:
 
     hosts: list[HostConfig] = []
     seen: set[str] = set()
+    where_file = os.path.basename(path)
+    # Each [[host]]'s header line, found once (not per host: 100 hosts took 0.1 s).
+    headers = [n for n, line in enumerate(text.splitlines(), start=1)
+               if re.match(r"^\s*\[\[\s*host\s*\]\]", line)]
     for index, raw in enumerate(raw_hosts):
-        hosts.append(_parse_host(raw, index, fail))
+        host = _parse_host(raw, index, fail)
+        line = headers[index] if index < len(headers) else _key_line(text, "", index)
+        hosts.append(replace(host, source=f"{where_file}:{line}"))
         if hosts[-1].name in seen:
             raise fail(f"host name {hosts[-1].name!r} is used twice", f"host[{index}].name", index)
         seen.add(hosts[-1].name)
     registries = parse_registries(data.get("registry", []),
                                   lambda m, k, i: fail(m, k, i, "registry"))
+    # Every source's table is checked before any is read: a typo is still exit 2.
+    sources = [_parse_source(raw, index, fail) for index, raw in enumerate(raw_sources)]
+    notes: list[str] = []
+    problems: list[str] = []
+    by_name = {h.name: h for h in hosts}
+    for index, (template, kind, value, pattern) in enumerate(sources):
+        line = _key_line(text, "", index, "hosts_from")
+        label = f"hosts_from[{index}] ({kind} {value}, {where_file}:{line})"
+        try:
+            found = _read_source(template, kind, value, pattern, notes, label)
+        except SourceError as exc:
+            problems.append(f"{label}: {exc}; its hosts are not listed")
+            continue
+        if not found:
+            notes.append(f"{label}: no host matches")
+        for host in found:
+            other = by_name.get(host.name)
+            if other is not None:
+                problems.append(f"host {host.name!r} of {host.source} clashes with "
+                                f"{host.name!r} of {other.source}: the first is used; "
+                                "rename or leave out one of them")
+                continue
+            by_name[host.name] = host
+            hosts.append(host)
+    if not hosts:
+        raise ConfigError(path, "no hosts: " + "; ".join(problems or notes or ["none found"]))
     return Config(hosts=tuple(hosts), path=path, theme=theme, timeout=float(timeout),
-                  registries=registries)
+                  notes=tuple(notes + problems), problems=tuple(problems),
+                  ssh_handshakes=handshakes, registries=registries)
 
 
-def _parse_host(raw: Mapping[str, Any], index: int, fail: Any) -> HostConfig:
-    where = f"host[{index}]"
+def _parse_source(raw: Mapping[str, Any], index: int,
+                  fail: Any) -> tuple[HostConfig, str, str, str]:
+    """One [[hosts_from]] table, checked: (the defaults as a host, kind, value, match)."""
+    where = f"hosts_from[{index}]"
+
+    def fail_here(message: str, key: str, _index: int | None = None) -> ConfigError:
+        return cast(ConfigError, fail(message, key, index, "hosts_from"))
+
+    for key in raw:
+        if key not in SOURCE_KEYS:
+            raise fail_here(_unknown(key, SOURCE_KEYS), f"{where}.{key}")
+    kinds = [k for k in ("ssh_config", "ansible") if k in raw]
+    if len(kinds) != 1:
+        raise fail_here("needs exactly one of ssh_config = \"FILE\" or ansible = \"PATH\"",
+                        f"{where}.{kinds[1] if kinds else 'ssh_config'}")
+    kind = kinds[0]
+    value = raw[kind]
+    if not isinstance(value, str) or not value.strip():
+        raise fail_here("must be a path (a string)", f"{where}.{kind}")
+    match = raw.get("match", "*")
+    if not isinstance(match, str) or not match:
+        raise fail_here("must be a glob of host names, e.g. \"kvm-*\"", f"{where}.match")
+    defaults = {k: v for k, v in raw.items() if k in HOST_KEYS}
+    # Checked as a host would be (types, URIs, files), under a stand-in name and address.
+    template = _parse_host({**defaults, "name": "source", "ssh": "source"}, index, fail_here,
+                           where=where)
+    return template, kind, value, match
+
+
+def _read_source(template: HostConfig, kind: str, value: str, match: str,
+                 notes: list[str], label: str) -> list[HostConfig]:
+    """The hosts one source names, each with the source's defaults; SourceError if the
+    source cannot be read. Names a host cannot have are left out, with a note."""
+    from tuivirt import sources
+
+    source = f"{kind} {value}"
+    hosts: list[HostConfig] = []
+    skipped: list[str] = []
+
+    def tags_of(extra: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(dict.fromkeys((*template.tags,
+                                    *(t for t in extra if tag_problem(t) is None))))
+
+    if kind == "ssh_config":
+        path = os.path.expanduser(value)
+        for alias in sources.ssh_config_aliases(path, match):
+            if not _NAME_RE.match(alias):
+                skipped.append(alias)
+                continue
+            hosts.append(replace(template, name=alias, ssh=SSHTarget(host=alias),
+                                 ssh_config=path, source=source, tags=tags_of(())))
+    else:
+        for found in sources.ansible_hosts(value):
+            if not fnmatch.fnmatchcase(found.name, match):
+                continue
+            if not _NAME_RE.match(found.name):
+                skipped.append(found.name)
+                continue
+            target = None if found.local else SSHTarget(
+                host=found.address.strip("[]"), user=found.user,
+                port=found.port if found.port and 0 < found.port < 65536 else None)
+            hosts.append(replace(
+                template, name=found.name, ssh=target, source=source,
+                ssh_identity=found.identity or template.ssh_identity,
+                ssh_known_hosts=None if target is None else template.ssh_known_hosts,
+                tags=tags_of(found.tags)))
+    if skipped:
+        from tuivirt.text import inert
+
+        notes.append(f"{label}: left out {len(skipped)} host(s) whose names tuivirt cannot "
+                     f"use (letters, digits, '.', '_', '-'): "
+                     f"{', '.join(inert(s) for s in skipped[:5])}")
+    return hosts
+
+
+def _parse_host(raw: Mapping[str, Any], index: int, fail: Any,
+                where: str | None = None) -> HostConfig:
+    """One [[host]] table (or, with `where`, the defaults of a [[hosts_from]])."""
+    source_defaults = where is not None
+    where = where or f"host[{index}]"
     name = raw.get("name")
     if not isinstance(name, str) or not name:
         raise fail("every host needs a name (a string)", f"{where}.name", index)
     if not _NAME_RE.match(name):
         raise fail(f"{name!r}: use letters, digits, '.', '_' or '-' (no '/')",
                    f"{where}.name", index)
-    where = f"host[{index}] ({name})"
+    if not source_defaults:
+        where = f"host[{index}] ({name})"
     for key in raw:
         if key not in HOST_KEYS:
             raise fail(_unknown(key, HOST_KEYS), f"{where}.{key}", index)

@@ -68,3 +68,13 @@ def test_list_does_not_import_the_other_groups() -> None:
                             check=True).stdout
     assert "tuivirt.cli.guests" in loaded and "tuivirt.cli.storage" not in loaded
     assert "tuivirt.cli.create" not in loaded
+
+
+def test_build_keeps_dockers_tag_and_other_commands_take_host_tags() -> None:
+    build = build_parser(["build", "h", "/d", "-t", "web:1.0"]).parse_args(
+        ["build", "h", "/d", "-t", "web:1.0"])
+    assert build.tag == "web:1.0" and not hasattr(build, "host_tags")
+    listing = build_parser().parse_args(["list", "--tag", "rack2", "--tag", "prod"])
+    assert listing.host_tags == ["rack2", "prod"]
+    nested = build_parser().parse_args(["volume", "delete", "h/p/v", "--tag", "rack2"])
+    assert nested.host_tags == ["rack2"]

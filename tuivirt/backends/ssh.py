@@ -10,7 +10,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import random
 import threading
+import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +40,53 @@ def ssh_loop() -> asyncio.AbstractEventLoop:
         return _loop
 
 
+#: How many SSH handshakes may run at once, process-wide (config `ssh_handshakes`). A stock
+#: sshd drops new connections past 10 unauthenticated ones (MaxStartups 10:30:100):
+#: without a cap, `tuivirt list` over 100 hosts behind one sshd listed 55 of them.
+_handshake_limit = 8
+_handshakes: asyncio.Semaphore | None = None  # made on the SSH loop, at the first use
+#: A connection retried (CLI) waits 0.25, 0.5, 1, 2, 4, 4... s (each +-50% jitter, so
+#: hosts refused together do not come back together).
+RETRY_FIRST, RETRY_MAX = 0.25, 4.0
+#: Without a command deadline (the full-screen view), how long a handshake may wait for
+#: its turn before the attempt counts as failed (the session then retries with backoff).
+SLOT_WAIT_LIVE = 120.0
+
+
+def set_handshake_limit(limit: int) -> None:
+    """At most `limit` SSH handshakes at once in this process (from then on)."""
+    global _handshake_limit, _handshakes
+    if limit != _handshake_limit:
+        _handshake_limit = max(1, limit)
+        _handshakes = None
+
+
+def _slots() -> asyncio.Semaphore:
+    global _handshakes
+    if _handshakes is None:
+        _handshakes = asyncio.Semaphore(_handshake_limit)
+    return _handshakes
+
+
+class _NoSlot(Exception):
+    """A handshake waited longer for its turn than it may."""
+
+
+def transient(exc: BaseException) -> bool:
+    """A failure worth another try: refused, reset or dropped while the server was busy
+    (sshd's MaxStartups drops the connection: "Connection lost"), or timed out. Not: a
+    host key, a refused login, no route to the host."""
+    import asyncssh
+
+    if isinstance(exc, asyncssh.HostKeyNotVerifiable | asyncssh.PermissionDenied):
+        return False
+    return isinstance(exc, ConnectionRefusedError | ConnectionResetError
+                      | ConnectionAbortedError | BrokenPipeError | asyncssh.ConnectionLost
+                      | TimeoutError | asyncio.TimeoutError | _NoSlot) or (
+        isinstance(exc, asyncssh.DisconnectError) and "connection lost" in str(
+            exc.reason).lower())
+
+
 def run_sync(coro: Coroutine[Any, Any, T], timeout: float) -> T:
     """Run a coroutine on the SSH loop from a plain thread, bounded in time."""
     future = asyncio.run_coroutine_threadsafe(coro, ssh_loop())
@@ -50,6 +99,42 @@ def run_sync(coro: Coroutine[Any, Any, T], timeout: float) -> T:
 
 def default_known_hosts() -> str:
     return os.path.expanduser("~/.ssh/known_hosts")
+
+
+def default_ssh_config() -> list[str]:
+    path = os.path.expanduser("~/.ssh/config")
+    return [path] if os.access(path, os.R_OK) else []
+
+
+def resolve_alias(config_paths: list[str], host: str, user: str | None = None,
+                  port: int | None = None) -> dict[str, Any]:
+    """What an ssh_config says for `host` (HostName, User, Port, ProxyJump,
+    UserKnownHostsFile, HostKeyAlias...), as asyncssh itself reads it."""
+    import getpass
+
+    from asyncssh.config import SSHClientConfig
+
+    try:
+        local_user = getpass.getuser()
+    except (KeyError, OSError):
+        local_user = "root"
+    config = SSHClientConfig.load(None, config_paths, False, False, False, local_user,
+                                  user if user else (), host, port if port else ())
+    return dict(config._options)
+
+
+def known_hosts_from(options: dict[str, Any], configured: str | None) -> str:
+    """The known_hosts file tuivirt checks a host key against: the host's
+    `ssh_known_hosts`, else the first of ssh_config's UserKnownHostsFile, else
+    ~/.ssh/known_hosts. `none` and /dev/null (which mean "check nothing") are never
+    used: tuivirt always checks."""
+    if configured:
+        return configured
+    for entry in options.get("UserKnownHostsFile") or []:
+        path = os.path.expanduser(str(entry))
+        if path.lower() != "none" and os.path.realpath(path) != "/dev/null":
+            return path
+    return default_known_hosts()
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,7 +240,13 @@ def describe_ssh_error(host: str, target: str, exc: BaseException,
     if isinstance(exc, ConnectionRefusedError):
         return f"ssh {target}: connection refused"
     if isinstance(exc, OSError):
-        return f"ssh {target}: {exc.strerror or exc}"
+        # asyncio's own words ("Connect call failed ('10.0.0.9', 22)") hide the reason.
+        import socket
+
+        if isinstance(exc, socket.gaierror):  # errno is a resolver code, not an OS one
+            return f"ssh {target}: cannot resolve the host name: {exc.strerror or exc}"
+        reason = os.strerror(exc.errno) if exc.errno else (exc.strerror or str(exc))
+        return f"ssh {target}: {reason}"
     return f"ssh {target}: {exc}"
 
 
@@ -178,36 +269,130 @@ class SSHTunnel:
         self._forward_lock = threading.Lock()
         self._closing = False
         self._offered: OfferedKey | None = None  # a host key asyncssh did not trust
-        # Always the one file tuivirt names, never what ~/.ssh/config says: with
-        # `UserKnownHostsFile none` there, asyncssh would check no host key at all.
-        self.known_hosts = host.ssh_known_hosts or default_known_hosts()
+        self._jumps: list[Any] = []  # ProxyJump connections under this one, outermost first
+        self._config_paths = [host.ssh_config] if host.ssh_config else default_ssh_config()
+        self._config_problem = ""
+        try:
+            self._options_of = resolve_alias(self._config_paths, self.target.host,
+                                             self.target.user, self.target.port)
+        except Exception as exc:  # asyncssh's ConfigParseError, an unreadable file
+            self._options_of, self._config_problem = {}, f"{exc}"
+        # Always one file tuivirt names and checks: asyncssh given `UserKnownHostsFile
+        # none` would check no host key at all, so that never reaches it.
+        self.known_hosts = known_hosts_from(self._options_of, host.ssh_known_hosts)
+        self._failed: tuple[str, str] | None = None  # (hop, its known_hosts) that failed
 
     @property
     def connected(self) -> bool:
         return self._conn is not None
 
-    def connect(self) -> None:
-        try:
-            run_sync(self._connect(), self.timeout + 1)
-        except HostError:
-            raise
-        except BaseException as exc:  # asyncssh raises a wide family
-            if isinstance(exc, KeyboardInterrupt | SystemExit):
-                raise
-            raise HostError(self.host.name, describe_ssh_error(
-                self.host.name, str(self.target), exc, self.known_hosts,
-                self._offered)) from None
+    def connect(self, deadline: float | None = None) -> None:
+        """Connect, or raise HostError saying why.
 
-    async def _connect(self) -> None:
+        deadline (time.monotonic()): a command's; a refused, reset or timed-out handshake
+        is tried again with backoff until then. None (the full-screen view): one try;
+        the session reconnects with its own backoff.
+        """
+        if self._config_problem:
+            raise HostError(self.host.name, f"ssh {self.target}: cannot read ssh_config "
+                            f"{', '.join(self._config_paths)}: {self._config_problem}")
+        attempt = 0
+        while True:
+            now = time.monotonic()
+            slot_wait = SLOT_WAIT_LIVE if deadline is None else max(0.0, deadline - now)
+            timeout = self.timeout if deadline is None else max(
+                0.5, min(self.timeout, deadline - now))
+            try:
+                run_sync(self._connect(slot_wait, timeout),
+                         slot_wait + (2 + len(self._jumps_of(self._options_of))) * timeout + 1)
+                return
+            except HostError:
+                raise
+            except BaseException as exc:  # asyncssh raises a wide family
+                if isinstance(exc, KeyboardInterrupt | SystemExit):
+                    raise
+                self._close_jumps()
+                attempt += 1
+                pause = min(RETRY_MAX, RETRY_FIRST * 2 ** (attempt - 1))
+                pause *= random.uniform(0.5, 1.5)
+                if (deadline is not None and transient(exc)
+                        and time.monotonic() + pause + 0.5 < deadline):
+                    time.sleep(pause)
+                    continue
+                target, known = self._failed or (str(self.target), self.known_hosts)
+                if isinstance(exc, _NoSlot):
+                    message = (f"ssh {target}: still waiting for a turn to connect (at "
+                               f"most {_handshake_limit} SSH handshakes at once)")
+                else:
+                    message = describe_ssh_error(self.host.name, target, exc, known,
+                                                 self._offered)
+                if attempt > 1:
+                    message += f" (tried {attempt} times)"
+                raise HostError(self.host.name, message) from None
+
+    @staticmethod
+    def _jumps_of(options: dict[str, Any]) -> list[str]:
+        jump = str(options.get("ProxyJump") or "")
+        return [] if not jump or jump.lower() == "none" else [
+            hop.strip() for hop in jump.split(",") if hop.strip()]
+
+    def _close_jumps(self) -> None:
+        jumps, self._jumps = self._jumps, []
+        for conn in reversed(jumps):
+            with contextlib.suppress(Exception):
+                self._loop_call(conn.close)
+
+    @staticmethod
+    def _loop_call(fn: Callable[[], Any]) -> None:
+        ssh_loop().call_soon_threadsafe(fn)
+
+    async def _connect(self, slot_wait: float, timeout: float) -> None:
+        self._offered = None
+        self._failed = None
+        via = await self._open_jumps(self._options_of, slot_wait, timeout, depth=0)
+        identity = [self.host.ssh_identity] if self.host.ssh_identity else None
+        self._conn = await self._handshake(
+            self.target.host, self.target.user, self.target.port, self.known_hosts,
+            identity, via, slot_wait, timeout, str(self.target), outer=True)
+
+    async def _open_jumps(self, options: dict[str, Any], slot_wait: float, timeout: float,
+                          depth: int) -> Any:
+        """The ProxyJump chain in front of a host, opened by us (not asyncssh), so each
+        hop's key is checked as strictly as the host's; its last connection, or None."""
+        hops = self._jumps_of(options)
+        if depth > 8:
+            raise HostError(self.host.name, f"ssh {self.target}: ProxyJump nested more "
+                            "than 8 deep (a loop in the ssh_config?)")
+        via = None
+        for hop in hops:
+            user, _at, rest = hop.rpartition("@")
+            name, port = rest, None
+            if rest.count(":") == 1:
+                name, _colon, port_text = rest.partition(":")
+                port = int(port_text) if port_text.isdigit() else None
+            hop_options = resolve_alias(self._config_paths, name, user or None, port)
+            if via is None:  # the first hop may sit behind its own ProxyJump
+                via = await self._open_jumps(hop_options, slot_wait, timeout, depth + 1)
+            known = known_hosts_from(hop_options, self.host.ssh_known_hosts)
+            label = f"{hop} (ProxyJump of {self.target})"
+            via = await self._handshake(name, user or None, port, known, None, via,
+                                        slot_wait, timeout, label, outer=False)
+            self._jumps.append(via)
+        return via
+
+    async def _handshake(self, host: str, user: str | None, port: int | None,
+                         known_hosts: str, identity: list[str] | None, via: Any,
+                         slot_wait: float, timeout: float, label: str, *,
+                         outer: bool) -> Any:
+        """One SSH connection, in its turn (at most `ssh_handshakes` at once)."""
         import asyncssh
 
         tunnel = self
-        self._offered = None
 
         class Client(asyncssh.SSHClient):
             def connection_lost(self, exc: Exception | None) -> None:
-                if tunnel._closing:
-                    return
+                if tunnel._closing or not outer:
+                    return  # a hop's loss ends the host's connection over it too
                 tunnel._conn = None
                 if tunnel.on_lost is not None:
                     reason = f"ssh connection lost: {exc}" if exc else "ssh connection closed"
@@ -218,29 +403,45 @@ class SSHTunnel:
                 # Called only for a key known_hosts does not trust: note it, refuse it.
                 tunnel._offered = OfferedKey(host, addr, port, key.get_algorithm(),
                                              key.get_fingerprint("sha256"))
+                tunnel._failed = (label, known_hosts)
                 return False
 
         options: dict[str, Any] = {
-            "connect_timeout": self.timeout,
-            "login_timeout": self.timeout,
+            "config": self._config_paths,
+            # Ours (or none): asyncssh's own would check the hops' keys its own way.
+            "tunnel": via,
+            "connect_timeout": timeout,
+            "login_timeout": timeout,
             "keepalive_interval": 5,
             "keepalive_count_max": 3,
             # Never prompt: keys, the agent and certificates only.
             "kbdint_auth": False,
             "password_auth": False,
         }
-        if self.target.user:
-            options["username"] = self.target.user
-        if self.target.port:
-            options["port"] = self.target.port
-        if self.host.ssh_identity:
-            options["client_keys"] = [self.host.ssh_identity]
+        if user:
+            options["username"] = user
+        if port:
+            options["port"] = port
+        if identity:
+            options["client_keys"] = identity
         # A file that does not exist trusts nothing (as asyncssh's own default does).
-        options["known_hosts"] = self.known_hosts if os.path.exists(self.known_hosts) else b""
-        conn, _client = await asyncio.wait_for(
-            asyncssh.create_connection(Client, self.target.host, **options),
-            self.timeout)
-        self._conn = conn
+        options["known_hosts"] = known_hosts if os.path.exists(known_hosts) else b""
+        slots = _slots()
+        try:
+            await asyncio.wait_for(slots.acquire(), slot_wait)
+        except TimeoutError:
+            self._failed = (label, known_hosts)
+            raise _NoSlot() from None
+        try:
+            conn, _client = await asyncio.wait_for(
+                asyncssh.create_connection(Client, host, **options), timeout)
+        except BaseException:
+            if self._failed is None:
+                self._failed = (label, known_hosts)
+            raise
+        finally:
+            slots.release()
+        return conn
 
     def forward(self, remote_path: str, what: str) -> str:
         """Forward a remote unix socket to a private local one; returns its path.
@@ -324,13 +525,16 @@ class SSHTunnel:
         self._closing = True
         conn, self._conn = self._conn, None
 
+        jumps, self._jumps = self._jumps, []
+
         async def shut() -> None:
             for listener in self._listeners:
                 listener.close()
-            if conn is not None:
-                conn.close()
-                with contextlib.suppress(Exception):
-                    await asyncio.wait_for(conn.wait_closed(), 2)
+            for each in [conn, *reversed(jumps)]:
+                if each is not None:
+                    each.close()
+                    with contextlib.suppress(Exception):
+                        await asyncio.wait_for(each.wait_closed(), 2)
 
         with contextlib.suppress(Exception):
             run_sync(shut(), 3)

@@ -18,7 +18,13 @@ import os
 from collections.abc import Sequence
 
 from tuivirt import __version__
-from tuivirt.cli.common import EXIT_FAILED, EXIT_USAGE, UsageError
+from tuivirt.cli.common import (
+    EXIT_FAILED,
+    EXIT_USAGE,
+    UsageError,
+    add_tag_option,
+    apply_tags,
+)
 from tuivirt.cli.output import warn
 from tuivirt.config import Config, load_config, timeout_problem
 from tuivirt.errors import AddressError, ConfigError, TuivirtError
@@ -72,6 +78,8 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     only = command_group(argv) if argv is not None else None
     for group in [only] if only else GROUPS:
         importlib.import_module(f"tuivirt.cli.{group}").register(sub)
+    for command in dict.fromkeys(sub.choices.values()):
+        add_tag_option(command)
     return parser
 
 
@@ -118,6 +126,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             config = replace(config, timeout=args.timeout)
         for note in config.notes:
             warn(note)
+        config = apply_tags(config, getattr(args, "host_tags", []))
         if args.command is None:
             return run_ui(config)
         return int(args.func(args, config))

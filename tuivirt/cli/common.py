@@ -3,6 +3,7 @@ addresses into guests, and asking before it hurts."""
 
 from __future__ import annotations
 
+import argparse
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -24,8 +25,40 @@ def check_host(config: Config, host: str, text: str | None = None) -> None:
     came from, to prefix the message with)."""
     names = [h.name for h in config.hosts]
     if host not in names:
-        problem = unknown_host(host, names)
+        if host in config.untagged:
+            problem = f"host {host!r} is not tagged {' or '.join(config.tag_filter)}"
+        else:
+            problem = unknown_host(host, names)
         raise UsageError(problem if text is None else f"{text}: {problem}")
+
+
+def add_tag_option(parser: argparse.ArgumentParser) -> None:
+    """`--tag NAME` on a command and on each of its subcommands."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in dict.fromkeys(action.choices.values()):
+                add_tag_option(child)
+            return
+    if "--tag" in parser._option_string_actions:
+        return  # `build -t/--tag REPO:TAG`: Docker's meaning; it names its one host
+    parser.add_argument("--tag", action="append", default=[], metavar="TAG",
+                        dest="host_tags",
+                        help="only the hosts with this tag (repeatable: any of them)")
+
+
+def apply_tags(config: Config, tags: Sequence[str]) -> Config:
+    """The config with only the hosts that have one of `tags` (all when none given)."""
+    if not tags:
+        return config
+    from dataclasses import replace
+
+    chosen = tuple(h for h in config.hosts if set(h.tags) & set(tags))
+    if not chosen:
+        known = sorted({t for h in config.hosts for t in h.tags})
+        raise UsageError(f"no host is tagged {' or '.join(map(repr, tags))} (tags: "
+                         f"{', '.join(known) or 'none'})")
+    left_out = tuple(h.name for h in config.hosts if h not in chosen)
+    return replace(config, hosts=chosen, tag_filter=tuple(tags), untagged=left_out)
 
 
 def open_fleet(config: Config) -> Any:

@@ -100,7 +100,9 @@ def cmd_list(args: argparse.Namespace, config: Config) -> int:
         print_table(rows, out)
     else:
         warn("no guests")
-    return EXIT_FAILED if errors or problems else EXIT_OK
+    # A host source that could not be read (its message is on stderr already) hides
+    # its hosts' guests as surely as a host that is down.
+    return EXIT_FAILED if errors or problems or config.problems else EXIT_OK
 
 
 def cmd_action(args: argparse.Namespace, config: Config) -> int:

@@ -27,10 +27,13 @@ def cmd_hosts(args: argparse.Namespace, config: Config) -> int:
             facts = list(pool.map(lambda s: s.facts(), fleet.sessions.values()))
     finally:
         fleet.close()
+    hosts = {h.name: h for h in config.hosts}
     if args.json:
-        print_json([f.to_json() for f in facts])
+        print_json([{**f.to_json(), "source": hosts[f.name].source,
+                     "tags": list(hosts[f.name].tags)} for f in facts])
     else:
-        rows = [["HOST", "STATE", "LIBVIRT", "HYPERVISORS", "DOCKER", "KVM", "CPU", "NOTE"]]
+        rows = [["HOST", "STATE", "LIBVIRT", "HYPERVISORS", "DOCKER", "KVM", "CPU", "SOURCE",
+                 "TAGS", "NOTE"]]
         for f in facts:
             kvm = "-" if f.kvm_usable is None else ("usable" if f.kvm_usable else "no")
             rows.append([
@@ -38,6 +41,9 @@ def cmd_hosts(args: argparse.Namespace, config: Config) -> int:
                 f.libvirt_version or "-",
                 ",".join(f"{d} {v}" for d, v in f.hypervisors) or "-",
                 f.docker_version or "-", kvm, ",".join(f.cpu_virt_flags) or "-",
+                hosts[f.name].source or "-", ",".join(hosts[f.name].tags) or "-",
                 f.reason])
         print_table(rows, sys.stdout)
-    return EXIT_OK if all(f.to_json()["reachable"] for f in facts) else EXIT_FAILED
+    # A host source that could not be read hides its hosts as surely as a host down.
+    reachable = all(f.to_json()["reachable"] for f in facts)
+    return EXIT_OK if reachable and not config.problems else EXIT_FAILED

@@ -41,11 +41,13 @@ from tuivirt.session.stats import Stats
 class Connection(Endpoints, Stats):
     """Connecting, serving events and reconnecting: the session's state machine."""
 
-    def connect(self) -> None:
+    def connect(self, ssh_deadline: float | None = None) -> None:
         """Open the SSH tunnel (if any) and every endpoint, and list them all.
 
         Blocking; raises HostError when no endpoint answers. Endpoints that fail while
         others work leave the host DEGRADED, with the reasons in endpoint_status.
+        ssh_deadline (monotonic): a command's; SSH handshakes refused or dropped by a busy
+        server are tried again until then (the live session has its own backoff).
         """
         with self._lock:
             self._generation += 1
@@ -55,20 +57,20 @@ class Connection(Endpoints, Stats):
             self._set_state(HostState.RECONNECTING if self.state in (
                 HostState.LOST, HostState.RECONNECTING) else HostState.CONNECTING)
             try:
-                self._connect(generation)
+                self._connect(generation, ssh_deadline)
             except HostError as exc:
                 self._teardown(f"host {self.name} lost: {exc.message}")
                 self._set_state(HostState.LOST, exc.message)
                 raise
 
-    def _connect(self, generation: int) -> None:
+    def _connect(self, generation: int, ssh_deadline: float | None = None) -> None:
         host = self.host
         if host.ssh is not None:
             from tuivirt.backends.ssh import SSHTunnel  # asyncio + asyncssh: only when used
 
             self.tunnel = SSHTunnel(host, timeout=self.timeout,
                                     on_lost=lambda r: self._lost(generation, r))
-            self.tunnel.connect()
+            self.tunnel.connect(ssh_deadline)
         self.endpoint_status = {}
         self._retry.clear()
         specs = self._specs

@@ -32,6 +32,10 @@ class Fleet:
                                              live=live) for h in config.hosts}
         self._closed = threading.Event()
         self._watch: threading.Thread | None = None
+        if any(h.ssh is not None for h in config.hosts):
+            from tuivirt.backends.ssh import set_handshake_limit
+
+            set_handshake_limit(config.ssh_handshakes)
 
     def session(self, name: str) -> HostSession:
         try:
@@ -51,10 +55,14 @@ class Fleet:
         # it): a host that still has not answered is stuck somewhere we did not foresee.
         budget = deadline if deadline is not None else 2 * self.config.timeout + 2
         outcome: dict[str, str | None] = {}
+        # SSH handshakes that a busy server refused are retried until the endpoints'
+        # share of the budget (one timeout) is all that is left.
+        ssh_deadline = time.monotonic() + max(budget - self.config.timeout - 1,
+                                              min(budget, self.config.timeout))
 
         def connect(name: str) -> None:
             try:
-                self.sessions[name].connect()
+                self.sessions[name].connect(ssh_deadline)
             except HostError as exc:
                 outcome[name] = exc.message
             except Exception as exc:  # a bug or an unexpected library error: report it
