@@ -137,14 +137,17 @@ def main() -> int:
                     samples["on a pty: enter -> form title"].append(form)
                     samples["on a pty: n -> kind chooser"].append(chooser)
             report(f"new-VM form on {name}: host chosen -> form drawn", samples)
+            seen = samples.get("on a pty: enter -> form title") or samples[
+                "remembered (n warms it)"]  # what a user sees, when there is a pty run
+            worst = max(worst, statistics.median(seen))
             warm = statistics.median(samples["remembered (n warms it)"])
             cold = statistics.median(samples["listed after the key (reference)"])
             floor = statistics.median(samples["n -> kind chooser (any dialog)"])
             print(f"   ratio remembered/reference {warm / cold:.2f}, "
                   f"form/one-line chooser {warm / floor:.2f}")
-            worst = max(worst, warm)
     verdict = "ok" if worst <= 0.1 else "OVER TARGET"
-    print(f"   worst median {worst * 1000:.0f} ms (target <= 100 ms: {verdict})")
+    print(f"   worst median, key -> form on screen {worst * 1000:.0f} ms "
+          f"(target <= 100 ms: {verdict})")
     return 0
 
 

@@ -69,3 +69,17 @@ def test_the_new_vm_forms_offer_is_remembered_but_not_past_a_pool_change(demo: F
     finally:
         session.pool_action("default", "start")
     assert "default" in session.vm_offer(max_age=30).pools
+
+
+def test_a_remembered_offer_is_given_without_a_daemon_call_and_only_while_fresh(
+        demo: Fleet) -> None:
+    session = demo.session("demo")
+    assert session.remembered_offer(30) is None  # nothing read yet
+    offer = session.vm_offer()
+    assert session.remembered_offer(30) is offer
+    assert session.remembered_offer(-1) is None  # older than asked for
+    session.pool_action("default", "stop")
+    try:
+        assert session.remembered_offer(30) is None  # a pool changed: read again
+    finally:
+        session.pool_action("default", "start")

@@ -68,6 +68,22 @@ class Creation(Definitions, Storage):
         self._vm_options_cache = (key, options)
         return options
 
+    def remembered_offer(self, max_age: float) -> Offer | None:
+        """The offer read at most `max_age` seconds ago on this connection, or None.
+
+        No daemon call: safe on the UI thread, so a warmed form opens without a hop
+        through a worker thread."""
+        cached = self._vm_offer_cache
+        try:
+            key = (self._generation, id(self._qemu_endpoint().conn))
+        except TuivirtError:
+            return None
+        if (cached is None or cached[0] != key
+                or time.monotonic() - cached[1].read_at > max_age):
+            return None
+        remembered: Offer = cached[1]
+        return remembered
+
     def vm_offer(self, *, max_age: float = 0.0) -> Offer:
         """Options, active pools and networks for the new-VM form.
 

@@ -131,6 +131,10 @@ class NewGuest(EditorHost):
                        forms.vm_note(options, pools, networks), "Review the XML",
                        partial(self._vm_typed, host))
 
+        remembered = session.remembered_offer(OFFER_MAX_AGE)
+        if remembered is not None:  # warmed by `n`: no round trip, no worker thread
+            show((remembered.options, list(remembered.pools), list(remembered.networks)))
+            return
         self.in_thread(offered, show, what=f"{host}: cannot ask what it offers a new VM",
                        group="new-guest")
 
