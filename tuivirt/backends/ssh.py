@@ -38,8 +38,9 @@ def ssh_loop() -> asyncio.AbstractEventLoop:
         return _loop
 
 
-def run_sync(coro: Coroutine[Any, Any, T], timeout: float) -> T:
-    """Run a coroutine on the SSH loop from a plain thread, bounded in time."""
+def run_sync(coro: Coroutine[Any, Any, T], timeout: float | None) -> T:
+    """Run a coroutine on the SSH loop from a plain thread, bounded in time (None: a
+    stream's read, which waits for data as long as it takes)."""
     future = asyncio.run_coroutine_threadsafe(coro, ssh_loop())
     try:
         return future.result(timeout)
@@ -298,6 +299,21 @@ class SSHTunnel:
         async def start() -> Any:
             return await self._conn.create_process(
                 command, term_type="xterm-256color", term_size=(cols, rows), encoding=None)
+
+        try:
+            return run_sync(start(), self.timeout)
+        except Exception as exc:
+            raise HostError(self.host.name, f"ssh {self.target}: {command!r}: {exc}") \
+                from None
+
+    def open_process(self, command: str) -> Any:
+        """Start a command without a PTY (its output byte for byte, as `tail -F` of a
+        log wants); its asyncssh process (bytes). The caller quotes `command`."""
+        if self._conn is None:
+            raise HostError(self.host.name, f"ssh {self.target}: not connected")
+
+        async def start() -> Any:
+            return await self._conn.create_process(command, encoding=None)
 
         try:
             return run_sync(start(), self.timeout)

@@ -14,7 +14,7 @@ import os
 from collections.abc import Sequence
 
 from tuivirt import __version__
-from tuivirt.cli import console, create, definitions, guests, hosts, storage
+from tuivirt.cli import console, create, definitions, guests, hosts, logs, storage
 from tuivirt.cli.common import EXIT_FAILED, EXIT_USAGE, UsageError
 from tuivirt.cli.output import warn
 from tuivirt.config import Config, load_config, timeout_problem
@@ -23,7 +23,7 @@ from tuivirt.errors import AddressError, ConfigError, TuivirtError
 __all__ = ["EXIT_FAILED", "EXIT_USAGE", "build_parser", "main"]
 
 #: In the order `tuivirt --help` lists them.
-GROUPS = (guests, definitions, console, hosts, storage, create)
+GROUPS = (guests, definitions, console, logs, hosts, storage, create)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -4,7 +4,8 @@ Each responsibility lives in its own module (connection.py: the state machine;
 endpoints.py: opening, health and reopening of each endpoint; stats.py; guests.py:
 actions; definitions.py; consoles.py; facts.py; storage.py: pools and volumes;
 creation.py: new VMs, over definitions and storage; containers.py: making LXC and
-Docker containers), all on the shared state of core.SessionCore. A session owns what it
+Docker containers; logs.py: guests' logs, and container stats for the upkeep that
+connection.py runs), all on the shared state of core.SessionCore. A session owns what it
 opens (SSH tunnel, endpoints, consoles) and closes all of it on teardown.
 """
 
