@@ -107,6 +107,8 @@ class LogSource:
     label = ""
     #: every line starts with Docker's timestamp and a space (asked with timestamps)
     stamped = False
+    #: why the stream ended, when it broke rather than ended ("" otherwise)
+    error = ""
 
     def read(self) -> bytes:
         raise NotImplementedError
@@ -146,6 +148,10 @@ class DockerLogs(LogSource):
         # The SDK's stream is read a chunk at a time below, not through its generator
         # (which yields a TTY container's output one byte per step).
         response = self._stream._response
+        # As the SDK's own stream helpers do: a log that is quiet for a while (or a
+        # follow) is no failure, so no read timeout on its socket.
+        with contextlib.suppress(Exception):
+            api._disable_socket_timeout(api._get_raw_response_socket(response))
         self._chunks = response.raw.stream(READ_SIZE, decode_content=False)
         self._pending = bytearray()
 
@@ -155,7 +161,9 @@ class DockerLogs(LogSource):
                 chunk = next(self._chunks)
             except StopIteration:
                 return b""
-            except Exception:  # closed under us, or the daemon went away
+            except Exception as exc:  # closed under us, or the daemon went away
+                if not self._closed:
+                    self.error = f"{type(exc).__name__}: {exc}"
                 return b""
             if self._tty:
                 return bytes(chunk)

@@ -147,7 +147,8 @@ class LogPane(Vertical):
             if not data:
                 break
         if not self._closed:
-            self.post_message(self.Ended("the log ended"))
+            self.post_message(self.Ended(f"the log broke off: {source.error}" if source.error
+                                         else "the log ended"))
 
     def queue(self, lines: list[str]) -> None:
         """(Any thread.) Lines for the pane; the UI is woken once until it takes them."""
@@ -183,7 +184,7 @@ class LogPane(Vertical):
             return
         self.batches += 1
         view = self.view
-        following = view.at_end
+        following = view.following
         before = self.ring.dropped
         self.ring.extend(lines)
         self.ring.dropped += skipped
@@ -280,6 +281,7 @@ class LogPane(Vertical):
         self._search_from = found
         view = self.view
         view.highlight = found
+        view.following = False  # stay on the match while lines come in
         view.jump(found - view.size.height // 2)
 
     def find(self, text: str, before: int | None = None) -> int | None:

@@ -31,11 +31,18 @@ class LogView(ScrollView, can_focus=True):
         self.stamps = False  # show Docker's timestamps (lines carry them: see the pane)
         self.stamped = False  # the lines start with one
         self.highlight: int | None = None  # index of the line a search found
+        #: new lines scroll into view; off once the user scrolls up, on again at the end
+        #: (not "scroll_y is at the bottom": a horizontal scrollbar that appears moves
+        #: the bottom, and the follow would be lost for good)
+        self.following = True
         self._width = 1
 
-    @property
-    def at_end(self) -> bool:
-        return self.scroll_y >= self.max_scroll_y
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        if new_value < old_value:  # only the user moves it up (jump() is silent)
+            self.following = False
+        if new_value >= self.max_scroll_y:
+            self.following = True
 
     def lines_changed(self, added: list[str]) -> None:
         """After the ring grew: the new virtual size (one relayout-free update)."""
@@ -51,9 +58,12 @@ class LogView(ScrollView, can_focus=True):
         y = max(0, min(y, self.max_scroll_y))
         self.set_reactive(Widget.scroll_target_y, float(y))
         self.set_scroll(None, y)
+        if self.show_vertical_scrollbar:
+            self.vertical_scrollbar.position = y
         self.refresh()
 
     def jump_end(self) -> None:
+        self.following = True
         self.jump(self.max_scroll_y)
 
     def text_of(self, line: str) -> str:
