@@ -64,6 +64,12 @@ def lines(first: int, count: int, prefix: str = "line") -> bytes:
     return b"".join(f"{STAMP} {prefix} {i}\n".encode() for i in range(first, first + count))
 
 
+def wide(first: int, count: int) -> bytes:
+    """Lines wider than a narrow pane, numbered at their start."""
+    return b"".join(f"{STAMP} w{i:04d} {'-' * 90}\n".encode()
+                    for i in range(first, first + count))
+
+
 async def open_pane(pilot: Any, name: str = "nginx") -> LogPane:
     app = pilot.app
     await feed(pilot)
@@ -173,3 +179,26 @@ async def test_memory_is_bounded_however_far_the_ui_falls_behind(fake_log: FakeL
         assert len(pane.ring) == pane.ring.max_lines
         assert pane.ring.total == 50_000
         assert "last 10000 of 50000 lines" in str(pane.query_one("#log-header").render())
+
+
+async def test_follow_survives_a_horizontal_scrollbar_and_stops_when_scrolled_up(
+        fake_log: FakeLog) -> None:
+    app = fixed_app()
+    async with app.run_test(size=(100, 30)) as pilot:  # the pane narrower than the lines
+        pane = await open_pane(pilot)
+        fake_log.push(wide(0, 200))
+        assert await until(pilot, lambda: any(r.startswith("w0199") for r in shown(pane)), 5)
+        await pilot.pause(0.2)  # the horizontal scrollbar is laid out by now
+        fake_log.push(wide(200, 200))
+        assert await until(pilot, lambda: any(r.startswith("w0399") for r in shown(pane)), 5), \
+            shown(pane)[-3:]
+
+        await pilot.press("pageup")  # reading older lines: new ones do not move the view
+        await pilot.pause(0.2)
+        top = shown(pane)[0]
+        fake_log.push(wide(400, 50))
+        assert await until(pilot, lambda: pane.ring.total == 450, 5)
+        await pilot.pause(0.2)
+        assert shown(pane)[0] == top
+        await pilot.press("G")  # follow again
+        assert await until(pilot, lambda: any(r.startswith("w0449") for r in shown(pane)), 5)
