@@ -196,3 +196,24 @@ def test_a_guest_name_never_reaches_the_remote_shell(lab: Lab, lab_config: Path,
     finally:
         subprocess.run([*lab.hostb_prefix(), "virsh", "-q", "undefine", name],
                        capture_output=True, check=False, timeout=60)
+
+
+def test_a_quiet_follow_outlasts_the_clients_timeout(lab: Lab, tmp_path: Path,
+                                                     container: Callable[[str, str], str]
+                                                     ) -> None:
+    """The Docker client's read timeout (6x the host's timeout: 6 s here) is for calls,
+    not for a log that is quiet a while."""
+    config = tmp_path / "quick.toml"
+    config.write_text("timeout = 1\n" + lab.config_text())
+    name = container("local", "echo first; sleep 9; echo after-the-quiet; sleep 600")
+    wait_logs(lab, "local", name, "first")
+    proc = subprocess.Popen([sys.executable, "-m", "tuivirt", "--config", str(config),
+                             "logs", "-f", f"local/{name}"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline() == b"first\n"
+        assert proc.stdout.readline() == b"after-the-quiet\n"
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=10)
