@@ -196,6 +196,8 @@ def test_a_guest_name_never_reaches_the_remote_shell(lab: Lab, lab_config: Path,
     finally:
         subprocess.run([*lab.hostb_prefix(), "virsh", "-q", "undefine", name],
                        capture_output=True, check=False, timeout=60)
+        subprocess.run([*lab.hostb_prefix(), "rm", "-f", "/tmp/tvtest-pwn.xml"],
+                       capture_output=True, check=False, timeout=30)
 
 
 def test_a_quiet_follow_outlasts_the_clients_timeout(lab: Lab, tmp_path: Path,
