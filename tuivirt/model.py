@@ -58,7 +58,9 @@ class Guest:
     # relisting must not turn every running guest into a "changed" row.
     cpu_time_ns: int | None = field(default=None, compare=False)
     started_at: float | None = None  # epoch seconds, when the backend knows it
-    cpu_percent: float | None = None  # of its vCPUs, sampled by the session (libvirt)
+    cpu_percent: float | None = None  # of its vCPUs (a container: of its CPU limit, or
+    # of the host's CPUs when unlimited), sampled by the session
+    memory_used_mib: int | None = None  # a running container's memory in use (sampled)
 
     @property
     def key(self) -> str:
@@ -73,7 +75,7 @@ class Guest:
             "vcpus": self.vcpus, "memory_mib": self.memory_mib, "autostart": self.autostart,
             "persistent": self.persistent, "arch": self.arch, "image": self.image,
             "cpu_time_ns": self.cpu_time_ns, "started_at": self.started_at,
-            "cpu_percent": self.cpu_percent,
+            "cpu_percent": self.cpu_percent, "memory_used_mib": self.memory_used_mib,
         }
 
     def replace(self, **changes: Any) -> Guest:

@@ -87,8 +87,9 @@ def transient(exc: BaseException) -> bool:
             exc.reason).lower())
 
 
-def run_sync(coro: Coroutine[Any, Any, T], timeout: float) -> T:
-    """Run a coroutine on the SSH loop from a plain thread, bounded in time."""
+def run_sync(coro: Coroutine[Any, Any, T], timeout: float | None) -> T:
+    """Run a coroutine on the SSH loop from a plain thread, bounded in time (None: a
+    stream's read, which waits for data as long as it takes)."""
     future = asyncio.run_coroutine_threadsafe(coro, ssh_loop())
     try:
         return future.result(timeout)
@@ -507,8 +508,10 @@ class SSHTunnel:
                 from None
 
     def open_process(self, command: str) -> Any:
-        """Start a command without a PTY (its bytes untouched, stderr apart); its
-        asyncssh process: read `stdout` and `wait()` it on the SSH loop (run_sync)."""
+        """Start a command without a PTY (its output byte for byte, stderr apart, as
+        `tail -F` of a log or a build context's tar wants); its asyncssh process (bytes):
+        read `stdout` and `wait()` it on the SSH loop (run_sync). The caller quotes
+        `command`."""
         if self._conn is None:
             raise HostError(self.host.name, f"ssh {self.target}: not connected")
 

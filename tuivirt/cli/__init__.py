@@ -38,6 +38,7 @@ GROUPS: dict[str, tuple[str, ...]] = {
                "autostart", "undefine"),
     "definitions": ("dumpxml", "define", "edit", "import-lxc", "history", "restore"),
     "console": ("console",),
+    "logs": ("logs",),
     "hosts": ("hosts",),
     "storage": ("pools", "volumes", "volume", "pool"),
     "images": ("images", "image"),

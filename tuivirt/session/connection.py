@@ -35,10 +35,11 @@ from tuivirt.session.events import (
     Reopened,
     Stop,
 )
+from tuivirt.session.logs import Logs
 from tuivirt.session.stats import Stats
 
 
-class Connection(Endpoints, Stats):
+class Connection(Endpoints, Stats, Logs):
     """Connecting, serving events and reconnecting: the session's state machine."""
 
     def connect(self, ssh_deadline: float | None = None) -> None:
@@ -337,8 +338,9 @@ class Connection(Endpoints, Stats):
                             raise HostError(self.name, "the connection closed")
                         if not self._sample_cpu(endpoint):
                             self._probe(endpoint)
-                    else:
-                        self._probe(endpoint)
+                    elif not (isinstance(endpoint, DockerEndpoint)
+                              and self._sample_containers(endpoint)):
+                        self._probe(endpoint)  # no container runs: nothing proved it answers
                     if relist:
                         self.inventory.replace_endpoint(self.name, endpoint.endpoint,
                                                         endpoint.list_guests())

@@ -5,9 +5,9 @@ endpoints.py: opening, health and reopening of each endpoint; stats.py; guests.p
 actions; definitions.py; consoles.py; facts.py; storage.py: pools and volumes;
 creation.py: new VMs, over definitions and storage; containers.py: making LXC and
 Docker containers; builds.py: Docker images from a context directory; images.py: Docker
-images), all on the
-shared state of core.SessionCore. A session owns what it opens (SSH tunnel, endpoints,
-consoles) and closes all of it on teardown.
+images; logs.py: guests' logs, and container stats for the upkeep that connection.py
+runs), all on the shared state of core.SessionCore. A session owns what it opens (SSH
+tunnel, endpoints, consoles) and closes all of it on teardown.
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
 """The main screen: the guest table, the host panel, the filter, a status line; with
-the console tabs (console/dock.py) and the editor pane (editor/guests.py) it hosts."""
+the console tabs (console/dock.py), the editor pane (editor/guests.py) and the log pane
+(logs/dock.py) it hosts."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from tuivirt.ui.common.help import HelpScreen
 from tuivirt.ui.console.dock import ConsoleDock
 from tuivirt.ui.create.flow import NewGuest
 from tuivirt.ui.editor.guests import GuestDefinitions
+from tuivirt.ui.logs.dock import LogDock
 from tuivirt.ui.messages import ActionRequested
 from tuivirt.ui.table.columns import SORT_KEYS
 from tuivirt.ui.table.filter import FilterError, GuestFilter
@@ -33,7 +35,7 @@ if TYPE_CHECKING:  # by the handler's name: the editor is imported when first us
     from tuivirt.ui.editor.apply import NewGuestDefined
 
 
-class MainScreen(ConsoleDock, NewGuest, GuestDefinitions):
+class MainScreen(ConsoleDock, LogDock, NewGuest, GuestDefinitions):
     """The table, the host panel, the filter, a status line, and the editor pane."""
 
     BINDINGS = [
@@ -57,6 +59,7 @@ class MainScreen(ConsoleDock, NewGuest, GuestDefinitions):
         Binding("P", "storage", "Storage", show=False),
         Binding("I", "images", "Images", show=False),
         Binding("c", "console", "Console", priority=True),  # as `/`: see action_console
+        Binding("l", "logs", "Logs", show=False),
         Binding("f2", "console_zoom", "Zoom console", show=False),
         Binding("f3", "console_search", "Search console", show=False),
         Binding("f4", "console_save", "Save console", show=False),

@@ -55,6 +55,11 @@ KEYS = [
         ("f2 / f3 / f4", "maximise the console / search its scrollback / save it"),
         ("f5 / f8", "reconnect (or take it over) / close the console"),
         ("+ / -", "a taller / shorter console pane")]),
+    ("Logs (a pane beside the table)", [
+        ("l", "the guest's log: docker logs, or its hypervisor log (follows it)"),
+        ("f3 or / , f4", "in the pane: search (enter: older match) / save it to a file"),
+        ("t / G", "timestamps on / off (containers) / follow again (the end)"),
+        ("esc / f8", "back to the table (the pane stays) / close the pane")]),
     ("App", [(": / ctrl+p", "command palette: every action, themes"), ("?", "this help"),
              ("q", "quit")]),
 ]

@@ -38,7 +38,7 @@ SORT_KEYS: dict[str, Callable[[Guest], object]] = {
     "state": lambda g: (str(g.state), g.host, g.name),
     "cpu": lambda g: (-(g.cpu_percent or 0), g.host, g.name),
     "vcpus": lambda g: (g.vcpus or 0, g.host, g.name),
-    "memory": lambda g: (g.memory_mib or 0, g.host, g.name),
+    "memory": lambda g: (shown_memory(g) or 0, g.host, g.name),
     "uptime": lambda g: (-(g.started_at or 0), g.host, g.name),
     "autostart": lambda g: (not g.autostart, g.host, g.name),
 }
@@ -58,6 +58,14 @@ def fmt_memory(mib: int | None) -> str:
     if mib is None:
         return "-"
     return f"{mib / 1024:.1f} GiB" if mib >= 1024 else f"{mib} MiB"
+
+
+def shown_memory(guest: Guest) -> int | None:
+    """A VM's memory is its size; a running container's, what it uses (sampled), as
+    `docker stats` shows it: a container without a limit has no size to show."""
+    if guest.memory_used_mib is not None and guest.state == GuestState.RUNNING:
+        return guest.memory_used_mib
+    return guest.memory_mib
 
 
 def fmt_uptime(started_at: float | None, now: float) -> str:
@@ -101,7 +109,7 @@ def plain_cell(guest: Guest, column: str, now: float) -> str:
     if column == "vcpus":
         return format_vcpus(guest.vcpus)
     if column == "memory":
-        return fmt_memory(guest.memory_mib)
+        return fmt_memory(shown_memory(guest))
     if column == "uptime":
         running = guest.state in (GuestState.RUNNING, GuestState.PAUSED)
         return fmt_uptime(guest.started_at, now) if running else "-"
