@@ -223,3 +223,50 @@ def test_push_logs_in_with_the_configured_credentials_file(
     proc = run_cli("image", "push", "local", ref, config=config)
     assert proc.returncode == 0, proc.stderr
     assert f"local: pushed {ref}" in proc.stdout
+
+
+ARTICLE_DOCKERFILE = """FROM tiny
+RUN mkdir -p /srv/www && echo "built here" > /srv/www/stamp
+ENV GREETING=hello-from-the-article
+ADD index.html /srv/www/index.html
+CMD ["sh", "-c", "echo $GREETING; cat /srv/www/index.html /srv/www/stamp; sleep 600"]
+"""
+
+
+def test_the_articles_journey_build_push_pull_run_and_its_logs(
+        lab: Lab, lab_config: Path, scratch: Callable[..., str], tmp_path: Path) -> None:
+    """Issue 14 end to end, as the article walks it: an image built from a Dockerfile on
+    one host, pushed to the organisation's registry, pulled on the other with progress,
+    a container run from it there with the image's own command, and its logs read."""
+    repository = scratch("image")
+    scratch("image", "hostb", repository)
+    ref = f"{REGISTRY}/{repository}:1.0"
+    context = tmp_path / "webserver"
+    context.mkdir()
+    (context / "Dockerfile").write_text(ARTICLE_DOCKERFILE)
+    (context / "index.html").write_text("<h1>the article's page</h1>\n")
+
+    built = run_cli("build", "local", str(context), "-t", ref, config=lab_config)
+    assert built.returncode == 0, built.stderr
+    assert "Step 4/5 : ADD index.html /srv/www/index.html" in built.stdout, built.stdout
+    pushed = run_cli("image", "push", "local", ref, config=lab_config)
+    assert pushed.returncode == 0, pushed.stderr
+
+    run = on_tty(lab_config, "image", "pull", "hostb", ref)
+    text = run.finish()
+    assert run.proc.returncode == 0, text
+    assert text.index(f"pulling {ref}") < text.index(f"hostb: pulled {ref}"), text
+
+    container = scratch("container", "hostb")
+    made = run_cli("create", "container", "hostb", container, "--image", ref, "--start",
+                   config=lab_config)
+    assert made.returncode == 0, made.stderr
+    deadline = time.monotonic() + 30
+    while True:
+        logs = run_cli("logs", f"hostb/{container}", config=lab_config, timeout=60)
+        assert logs.returncode == 0, logs.stderr
+        if "built here" in logs.stdout or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert logs.stdout.splitlines()[:3] == [
+        "hello-from-the-article", "<h1>the article's page</h1>", "built here"], logs.stdout
