@@ -45,6 +45,9 @@ bench: $(STAMP) lab
 	$(PY) tests/bench/bench_storage.py
 	$(PY) tests/bench/bench_create.py
 	$(PY) tests/bench/bench_images.py
+	$(PY) tests/bench/bench_logs.py
+	$(PY) tests/bench/bench_fleet.py
+	$(PY) tests/bench/bench_fleet_ui.py --ssh-hosts 100
 
 # The whole suite: the lab, lint, the benchmarks' figures, then every test.
 test: $(STAMP) lab
@@ -58,6 +61,9 @@ test: $(STAMP) lab
 	$(PY) tests/bench/bench_storage.py || echo "BENCHMARK FAILED: bench_storage"
 	$(PY) tests/bench/bench_create.py --runs 3 || echo "BENCHMARK FAILED: bench_create"
 	$(PY) tests/bench/bench_images.py || echo "BENCHMARK FAILED: bench_images"
+	$(PY) tests/bench/bench_logs.py || echo "BENCHMARK FAILED: bench_logs"
+	$(PY) tests/bench/bench_fleet.py || echo "BENCHMARK FAILED: bench_fleet"
+	$(PY) tests/bench/bench_fleet_ui.py --runs 1 --ssh-hosts 100 || echo "BENCHMARK FAILED: bench_fleet_ui"
 	$(PY) -m pytest -p no:cacheprovider -q tests
 
 clean:

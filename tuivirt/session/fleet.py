@@ -18,6 +18,7 @@ from tuivirt.model import HostState
 from tuivirt.session.host import HostSession
 
 #: How often the fleet looks at every host's staleness and latency (seconds).
+CLOSE_WAIT = 5.0  # s: the most closing every host may hold up the caller (a hung one)
 HEALTH_EVERY = 1.0
 
 
@@ -120,7 +121,22 @@ class Fleet:
                 self.check_health()
 
     def close(self) -> None:
+        """Close every session, side by side: one by one, 100 SSH hosts took ~0.45 s
+        at the end of every `tuivirt list` (each waits for its link's goodbye)."""
         self._closed.set()
-        for session in self.sessions.values():
+
+        def close_one(session: HostSession) -> None:
             with contextlib.suppress(Exception):
                 session.close()
+
+        sessions = list(self.sessions.values())
+        if len(sessions) == 1:
+            close_one(sessions[0])
+            return
+        threads = [threading.Thread(target=close_one, args=(s,), daemon=True,
+                                    name=f"close-{s.name}") for s in sessions]
+        for thread in threads:
+            thread.start()
+        deadline = time.monotonic() + CLOSE_WAIT
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
