@@ -65,7 +65,11 @@ class XMLArea(TextArea):
 
     async def _on_key(self, event: events.Key) -> None:
         if event.key == "escape":
-            return  # not "focus next": the pane's binding takes the user back to the table
+            # Not TextArea's "focus the next widget" (Textual calls each class's _on_key
+            # unless prevented; the next widget was the host list once it took focus):
+            # the pane's binding takes the user back to the table.
+            event.prevent_default()
+            return
         if self.read_only and event.is_printable:
             # Typed into a read-only view, a letter must not fall through to the table's
             # keys (r reboots, S shuts down... the guest under the cursor, maybe another).
