@@ -264,8 +264,9 @@ def test_two_instances_editing_one_definition_each_keep_their_draft(
             term.hang_up()
     third = editor()
     try:
-        assert third.wait(shows("2 unapplied drafts of local/tiny"), 60), \
-            "\n".join(third.lines())
+        # The dialog's title can be drawn a frame before its list: wait for all of it.
+        assert third.wait(lambda lines: all(shows(text)(lines) for text in (
+            "2 unapplied drafts of local/tiny", "AAA", "BBB")), 60), "\n".join(third.lines())
         lines = third.lines()
         aaa = next(n for n, line in enumerate(lines) if "AAA" in line)
         bbb = next(n for n, line in enumerate(lines) if "BBB" in line)
