@@ -77,3 +77,12 @@ def test_the_upkeep_probes_at_the_period_its_fleet_gives_it(
         counts[every] = len(rounds)
     assert counts[0.0] >= 5, counts  # every 0.2 s
     assert counts[30.0] <= 1, counts  # its first round (a random phase), then none
+
+
+def test_past_the_budget_the_ssh_keepalive_waits_out_the_probes() -> None:
+    # 100 hosts' keepalives every 5 s were a third of the SSH thread's idle CPU; the
+    # probes' answers keep a link busy instead, and find a cut one (period + timeout).
+    small, big = fleet_of(40), fleet_of(100)
+    assert small.session("h000").keepalive_every == 5.0
+    session = big.session("h000")
+    assert session.keepalive_every >= 1.5 * max(STATS_EVERY, session.probe_every)

@@ -70,7 +70,8 @@ class Connection(Endpoints, Stats):
             from tuivirt.backends.ssh import SSHTunnel  # asyncio + asyncssh: only when used
 
             self.tunnel = SSHTunnel(host, timeout=self.timeout,
-                                    on_lost=lambda r: self._lost(generation, r))
+                                    on_lost=lambda r: self._lost(generation, r),
+                                    keepalive=self.keepalive_every)
             self.tunnel.connect(ssh_deadline)
         self.endpoint_status = {}
         self._retry.clear()

@@ -137,6 +137,18 @@ class SessionCore:
             self._round_trip[spec] = round_trip
 
     @property
+    def keepalive_every(self) -> float:
+        """The SSH keepalive's interval. In a fleet past its probe budget, one and a half
+        probe periods: the probes' answers then keep the link busy (100 hosts' keepalives
+        every 5 s were a third of the SSH thread's idle CPU), and a cut link is found by
+        the probes, within a period and the timeout, as before."""
+        from tuivirt.backends.ssh import KEEPALIVE_EVERY
+
+        if self.probe_every <= STATS_EVERY:
+            return KEEPALIVE_EVERY
+        return max(KEEPALIVE_EVERY, 1.5 * self.probe_every)
+
+    @property
     def stale_after(self) -> float:
         """Silent this long, an endpoint that is up is stale: three of this host's probe
         periods (which grow with the fleet past its probe budget)."""
