@@ -26,7 +26,8 @@ class HostStatus:
     #: probe or an event); the oldest of their latest answers
     confirmed: float | None = None
     #: endpoints that are up but have not answered for longer than the session's bound
-    #: (session.core.STALE_AFTER): what their rows say is not confirmed
+    #: (three probe periods: the session's stale_after): what their rows say is not
+    #: confirmed
     silent: tuple[str, ...] = ()
 
     @property

@@ -10,6 +10,7 @@ import time
 from typing import Any
 
 import pytest
+from rich.color import Color
 from textual.widgets import Input
 
 from tests.ui.pilot import DEMO_GUESTS, feed, until
@@ -283,3 +284,39 @@ def test_snapshot_host_panel_of_a_mixed_fleet(snap_compare: Any) -> None:
         await pilot.pause()
 
     assert snap_compare(fixed_fleet_app(24), run_before=run_before, terminal_size=(130, 36))
+
+
+async def test_a_panel_repaint_does_not_generate_the_theme_for_every_line(
+        state_home: object) -> None:
+    # Each line drawn asked for the theme's colours, which Textual generates anew each
+    # time (~1.4 ms): with 100 SSH hosts' latencies moving, that was a quarter of the
+    # idle UI thread. The colours still follow a change of theme.
+    app = fixed_fleet_app(60)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await feed(pilot)
+        host_list = panel_of(app).host_list
+        calls = []
+        generate = app.get_css_variables
+
+        def counted() -> dict[str, str]:
+            calls.append(1)
+            return generate()
+
+        app.get_css_variables = counted  # type: ignore[method-assign]
+        lost_row = 1 + next(i for i, x in enumerate(host_list.lines) if x.state == "lost")
+
+        def lost_colour() -> str | None:
+            segment = host_list.render_line(lost_row - round(host_list.scroll_y))
+            state = next(s for s in segment if "lost" in s.text)
+            return str(state.style.color.triplet) if state.style and state.style.color \
+                else None
+
+        before = lost_colour()
+        for y in range(host_list.size.height):
+            host_list.render_line(y)
+        assert len(calls) <= 1, len(calls)
+        app.theme = "tuivirt-light" if app.theme != "tuivirt-light" else "tuivirt-dark"
+        await pilot.pause()
+        after = lost_colour()
+        assert after is not None and after != before and \
+            after == str(Color.parse(generate()["error"]).triplet)

@@ -251,15 +251,22 @@ def describe_ssh_error(host: str, target: str, exc: BaseException,
     return f"ssh {target}: {exc}"
 
 
+#: An SSH connection silent this long sends a keepalive (3 unanswered: lost). Any data
+#: received (a probe's answer) restarts the wait.
+KEEPALIVE_EVERY = 5.0
+
+
 class SSHTunnel:
     """An SSH connection to a host, forwarding its unix sockets to private local ones."""
 
     def __init__(self, host: HostConfig, *, timeout: float = 10.0,
-                 on_lost: Callable[[str], None] | None = None) -> None:
+                 on_lost: Callable[[str], None] | None = None,
+                 keepalive: float = KEEPALIVE_EVERY) -> None:
         assert host.ssh is not None
         self.host = host
         self.target = host.ssh
         self.timeout = timeout
+        self.keepalive = keepalive  # seconds of silence before a keepalive is sent
         self.on_lost = on_lost
         self._conn: Any = None
         self._listeners: list[Any] = []
@@ -413,7 +420,7 @@ class SSHTunnel:
             "tunnel": via,
             "connect_timeout": timeout,
             "login_timeout": timeout,
-            "keepalive_interval": 5,
+            "keepalive_interval": self.keepalive,
             "keepalive_count_max": 3,
             # Never prompt: keys, the agent and certificates only.
             "kbdint_auth": False,

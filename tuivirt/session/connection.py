@@ -8,6 +8,7 @@ through the queue, so the event thread never waits on a daemon."""
 
 from __future__ import annotations
 
+import random
 import threading
 import time
 
@@ -70,7 +71,8 @@ class Connection(Endpoints, Stats, Logs):
             from tuivirt.backends.ssh import SSHTunnel  # asyncio + asyncssh: only when used
 
             self.tunnel = SSHTunnel(host, timeout=self.timeout,
-                                    on_lost=lambda r: self._lost(generation, r))
+                                    on_lost=lambda r: self._lost(generation, r),
+                                    keepalive=self.keepalive_every)
             self.tunnel.connect(ssh_deadline)
         self.endpoint_status = {}
         self._retry.clear()
@@ -302,7 +304,9 @@ class Connection(Endpoints, Stats, Logs):
     def _upkeep(self, generation: int) -> None:
         """Periodic work off the event thread: reopen endpoints that are down (with
         backoff), probe the others, sample CPU, relist now and then (the safety net)."""
-        last_list = last_probe = time.monotonic()
+        every = max(STATS_EVERY, self.probe_every)
+        # A random first phase: a fleet that connected at once does not probe in bursts.
+        last_list = last_probe = time.monotonic() - random.uniform(0, every)
         self._cpu_samples.clear()
         while True:
             # Asleep until the next work is due (a probe, a retry), not on a fixed tick:
@@ -311,8 +315,8 @@ class Connection(Endpoints, Stats, Logs):
             now = time.monotonic()
             retries = [at for spec, (at, _b) in list(self._retry.items())
                        if spec not in self._retrying]
-            self._wake.wait(min(STATS_EVERY, max(UPKEEP_TICK, min(
-                [last_probe + STATS_EVERY, *retries]) - now)))
+            self._wake.wait(min(every, max(UPKEEP_TICK, min(
+                [last_probe + every, *retries]) - now)))
             self._wake.clear()
             if self._stop.is_set() or generation != self._generation:
                 break
@@ -321,7 +325,7 @@ class Connection(Endpoints, Stats, Logs):
                 if due <= now and spec not in self._retrying:
                     self._retrying.add(spec)
                     self._reopen(spec, generation)
-            if now - last_probe < STATS_EVERY:
+            if now - last_probe < every:
                 continue
             last_probe = now
             relist = now - last_list > RELIST_EVERY

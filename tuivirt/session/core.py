@@ -34,13 +34,29 @@ UPKEEP_TICK = 0.25  # the least the upkeep thread sleeps between two rounds of w
 RELIST_EVERY = 300.0  # the safety net under events, not the heartbeat
 #: CPU usage has no events: sample it (one call per libvirt endpoint), which also proves
 #: the daemon answers; Docker endpoints get a ping. A hung daemon is found within
-#: STATS_EVERY + the host's timeout.
+#: STATS_EVERY (or the host's longer period in a big fleet: PROBE_BUDGET) + its timeout.
 STATS_EVERY = 5.0
 #: An endpoint that is up but has answered nothing (no listing, probe or event) for this
 #: long is stale: its rows are dimmed. Three probe periods, so that one slow probe of a
 #: busy daemon does not flap it. Independent of the host's timeout: with timeout = 60 a
 #: hung daemon shows stale after ~15-20 s, long before its deadline marks it down.
+#: In a fleet past its probe budget, three of the host's longer periods (stale_after).
 STALE_AFTER = 3 * STATS_EVERY
+#: The fleet's probe budget: hosts probed per second, all hosts together. Up to
+#: PROBE_BUDGET * STATS_EVERY hosts each is probed every STATS_EVERY s; past that each
+#: host's period grows with the fleet (hosts / PROBE_BUDGET), and so do its staleness
+#: bound (three of its periods) and the time to find a hung daemon (period + timeout):
+#: idle CPU stays flat instead of growing with every host (each probe round of a host
+#: over SSH is ~1 ms of CPU in this process, most of it in the SSH loop's thread).
+PROBE_BUDGET = 8.0
+
+
+def budget_period(hosts: int) -> float:
+    """The shortest probe period the budget allows each host of a fleet of `hosts`
+    (a host is probed every max(STATS_EVERY, this))."""
+    return hosts / PROBE_BUDGET
+
+
 #: A new latency is published when it moved by more than this factor, at most every
 #: LATENCY_PUBLISH_EVERY s per host: 300 hosts' probes must not repaint the UI each time.
 LATENCY_BAND = 1.25
@@ -81,6 +97,8 @@ class SessionCore:
         #: endpoint -> uuid -> (monotonic ns, cpu ns) at the last sample
         self._cpu_samples: dict[str, dict[str, tuple[int, int]]] = {}
         self._no_cpu_stats: set[str] = set()  # endpoints whose driver keeps no CPU time
+        #: the shortest probe period the fleet's budget allows (Fleet sets it: budget_period)
+        self.probe_every = 0.0
         #: endpoint -> epoch seconds of its last answer (listing, probe, event)
         self._heard: dict[str, float] = {}
         #: endpoint -> seconds of its last probe or listing round trip
@@ -118,6 +136,24 @@ class SessionCore:
         if round_trip is not None:
             self._round_trip[spec] = round_trip
 
+    @property
+    def keepalive_every(self) -> float:
+        """The SSH keepalive's interval. In a fleet past its probe budget, one and a half
+        probe periods: the probes' answers then keep the link busy (100 hosts' keepalives
+        every 5 s were a third of the SSH thread's idle CPU), and a cut link is found by
+        the probes, within a period and the timeout, as before."""
+        from tuivirt.backends.ssh import KEEPALIVE_EVERY
+
+        if self.probe_every <= STATS_EVERY:
+            return KEEPALIVE_EVERY
+        return max(KEEPALIVE_EVERY, 1.5 * self.probe_every)
+
+    @property
+    def stale_after(self) -> float:
+        """Silent this long, an endpoint that is up is stale: three of this host's probe
+        periods (which grow with the fleet past its probe budget)."""
+        return max(STALE_AFTER, 3 * self.probe_every)
+
     def health(self, now: float | None = None) -> tuple[
             str, float | None, float | None, tuple[str, ...]] | None:
         """(host, latency ms, confirmed, silent endpoints) when it should be published
@@ -131,8 +167,9 @@ class SessionCore:
         up = [spec for spec, st in status.items() if st == "ok"] if self.reachable else []
         heard = [self._heard.get(spec, now) for spec in up]
         confirmed = min(heard) if heard else None
+        stale_after = self.stale_after
         silent = tuple(spec for spec, when in zip(up, heard, strict=True)
-                       if now - when > STALE_AFTER)
+                       if now - when > stale_after)
         trips = [self._round_trip[spec] for spec in up if spec in self._round_trip]
         latency = round(max(trips) * 1000, 1) if trips else None
         shown_latency, shown_silent, shown_at = self._health_shown

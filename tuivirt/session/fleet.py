@@ -15,6 +15,7 @@ from tuivirt.errors import (
 )
 from tuivirt.inventory import Inventory
 from tuivirt.model import HostState
+from tuivirt.session.core import budget_period
 from tuivirt.session.host import HostSession
 
 #: How often the fleet looks at every host's staleness and latency (seconds).
@@ -31,6 +32,9 @@ class Fleet:
         self.inventory = inventory or Inventory()
         self.sessions = {h.name: HostSession(h, self.inventory, timeout=config.timeout,
                                              live=live) for h in config.hosts}
+        # The fleet's probe budget shared out: a big fleet probes each host less often.
+        for session in self.sessions.values():
+            session.probe_every = budget_period(len(self.sessions))
         self._closed = threading.Event()
         self._watch: threading.Thread | None = None
         if any(h.ssh is not None for h in config.hosts):
