@@ -67,6 +67,27 @@ def open_fleet(config: Config) -> Any:
     return Fleet(config)
 
 
+def from_each_host(fleet: Any, hosts: Sequence[str], ask: Any, what: str,
+                   failed: list[str]) -> list[Any]:
+    """`ask(session)` on each host at once (a slow host holds only itself); what they
+    give, in host order. A host that fails is a line in `failed` ("its WHAT are not
+    listed"), the others are listed."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(host: str) -> list[Any]:
+        try:
+            return list(ask(fleet.session(host)))
+        except TuivirtError as exc:
+            failed.append(f"host {host}: {exc.message} (its {what} are not listed)")
+            return []
+
+    found: list[Any] = []
+    with ThreadPoolExecutor(max_workers=max(1, len(hosts))) as pool:
+        for items in pool.map(one, hosts):
+            found += items
+    return found
+
+
 def resolve(fleet: Any, addresses: Sequence[str], config: Config) -> tuple[
         list[tuple[str, Guest]], list[tuple[str, str]], bool]:
     """Connect what the addresses need and resolve them.

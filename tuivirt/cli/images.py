@@ -7,7 +7,15 @@ import sys
 import time
 from typing import Any
 
-from tuivirt.cli.common import EXIT_FAILED, EXIT_OK, UsageError, check_host, confirm, open_fleet
+from tuivirt.cli.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    UsageError,
+    check_host,
+    confirm,
+    from_each_host,
+    open_fleet,
+)
 from tuivirt.cli.output import print_json, print_table, say, warn
 from tuivirt.config import Config
 from tuivirt.errors import GuestError, HostError, TuivirtError
@@ -93,19 +101,8 @@ def cmd_images(args: argparse.Namespace, config: Config) -> int:
         for host, error in errors.items():
             failed.append(f"host {host}: {error} (its images are not listed)")
 
-        def list_host(host: str) -> list[Any]:
-            try:
-                return list(fleet.session(host).images())
-            except TuivirtError as exc:
-                failed.append(f"host {host}: {exc.message} (its images are not listed)")
-                return []
-
-        from concurrent.futures import ThreadPoolExecutor
-
-        up = [h for h in names if h not in errors]
-        with ThreadPoolExecutor(max_workers=max(1, len(up))) as pool:
-            for found in pool.map(list_host, up):
-                images += found
+        images = from_each_host(fleet, [h for h in names if h not in errors],
+                                lambda session: session.images(), "images", failed)
     finally:
         fleet.close()
     for line in failed:

@@ -12,6 +12,7 @@ from tuivirt.cli.common import (
     UsageError,
     check_host,
     confirm,
+    from_each_host,
     open_fleet,
 )
 from tuivirt.cli.output import print_json, print_table, say, warn
@@ -111,19 +112,8 @@ def cmd_pools(args: argparse.Namespace, config: Config) -> int:
             failed += [f"host {host}: {reason} (its pools there are not listed)"
                        for reason in reasons]
 
-        def list_host(host: str) -> list[Any]:
-            try:
-                return list(fleet.session(host).pools())
-            except TuivirtError as exc:
-                failed.append(f"host {host}: {exc.message} (its pools are not listed)")
-                return []
-
-        from concurrent.futures import ThreadPoolExecutor
-
-        up = [h for h in names if h not in errors]
-        with ThreadPoolExecutor(max_workers=max(1, len(up))) as pool:
-            for found in pool.map(list_host, up):
-                pools += found
+        pools = from_each_host(fleet, [h for h in names if h not in errors],
+                               lambda session: session.pools(), "pools", failed)
     finally:
         fleet.close()
     for line in failed:
