@@ -20,7 +20,6 @@ import contextlib
 import enum
 import re
 import shlex
-import socket
 import subprocess
 import threading
 import time
@@ -30,7 +29,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from tuivirt.backends.docker import DockerEndpoint, _message
-from tuivirt.backends.docker_pull import _json_events
+from tuivirt.backends.docker_pull import _json_events, shut_response
 from tuivirt.errors import HostError
 from tuivirt.text import inert
 
@@ -350,13 +349,7 @@ class ImageBuild:
         self.source.close()
         with self._lock:
             response = self._response
-        if response is None:
-            return
-        connection = getattr(getattr(response, "raw", None), "connection", None)
-        sock = getattr(connection, "sock", None)
-        if isinstance(sock, socket.socket):
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)  # wakes a recv() blocked in another thread
+        shut_response(response)
 
     def _close(self) -> None:
         self.source.close()

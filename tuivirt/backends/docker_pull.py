@@ -91,13 +91,7 @@ class ImagePull:
         self.cancelled.set()
         with self._lock:
             response = self._response
-        if response is None:
-            return
-        connection = getattr(getattr(response, "raw", None), "connection", None)
-        sock = getattr(connection, "sock", None)
-        if isinstance(sock, socket.socket):
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)  # wakes a recv() blocked in another thread
+        shut_response(response)
 
     def _close(self) -> None:
         with self._lock:
@@ -158,3 +152,15 @@ def _decode(line: bytes) -> dict[str, Any]:
     except ValueError:
         return {"status": line.decode("utf-8", "replace").strip()}
     return event if isinstance(event, dict) else {"status": str(event)}
+
+
+def shut_response(response: Any) -> None:
+    """Shut a streaming daemon response's socket down: wakes a recv() blocked on it in
+    another thread (a pull's, a push's or a build's reader), from any thread."""
+    if response is None:
+        return
+    connection = getattr(getattr(response, "raw", None), "connection", None)
+    sock = getattr(connection, "sock", None)
+    if isinstance(sock, socket.socket):
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
