@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 # not at startup.
 VM, LXC, DOCKER = "vm", "lxc", "docker"
 OFFER_MAX_AGE = 30.0  # s: pools and networks listed this recently are shown from memory
+WARM_MAX = 8  # hosts asked ahead what they offer a new VM (more: the chosen one, after)
 KINDS = {VM: "VM (QEMU/KVM, any architecture the host offers)",
          LXC: "LXC system container from a directory on the host",
          DOCKER: "Docker container from an image"}
@@ -58,13 +59,6 @@ class NewGuest(EditorHost):
     def action_new_guest(self) -> None:
         from tuivirt.ui.common.dialogs import ChoiceScreen
 
-        # While the user picks a kind and a host, ask every host that could make a VM what
-        # it offers: the form then opens from memory (issue 13: <= 100 ms after the key).
-        for host in self.hosts_for(VM):
-            self.in_thread(partial(self._session(host).vm_offer, max_age=0.0),
-                           lambda _offer: None, what=f"{host}: cannot ask what it offers",
-                           group=f"new-guest-warm-{host}", exclusive=True,
-                           failed=lambda _error: None)
         self.app.push_screen(ChoiceScreen("New guest: what kind?", list(KINDS.items())),
                              self._kind_chosen)
 
@@ -81,6 +75,15 @@ class NewGuest(EditorHost):
         if len(hosts) == 1:
             self._host_chosen(kind, hosts[0])
             return
+        if kind == VM and len(hosts) <= WARM_MAX:
+            # While the user picks the host, ask each what it offers: the form then opens
+            # from memory (issue 13: <= 100 ms after the key). Not for a whole fleet:
+            # a hundred hosts' pools listed on every `n` for one form.
+            for host in hosts:
+                self.in_thread(partial(self._session(host).vm_offer, max_age=0.0),
+                               lambda _offer: None, what=f"{host}: cannot ask what it offers",
+                               group=f"new-guest-warm-{host}", exclusive=True,
+                               failed=lambda _error: None)
         self.app.push_screen(
             ChoiceScreen(f"New {kind_words(kind)}: on which host?",
                          [(h, h) for h in hosts]),
