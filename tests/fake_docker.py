@@ -1,7 +1,7 @@
 """A stand-in Docker daemon on a unix socket, for what the lab cannot show: a pull (the
 lab has no registry) that streams a few events and then stalls, as a slow registry does.
 
-It answers /version, an empty container list, "no such image" for every image, and a
+It answers /_ping, /version, an empty container list, "no such image" for every image, and a
 pull: the first events of `events`, then silence until the client hangs up (recorded).
 """
 
@@ -64,7 +64,9 @@ class FakeDocker:
                 if method == "POST" and "images/create" in target:
                     self._pull(conn)
                     return
-                if target.endswith("/version"):
+                if target == "/_ping":
+                    self._reply(conn, 200, "OK")
+                elif target.endswith("/version"):
                     self._reply(conn, 200, {"ApiVersion": "1.43", "Version": "24.0.0"})
                 elif "/containers/json" in target:
                     self._reply(conn, 200, [])
@@ -77,6 +79,7 @@ class FakeDocker:
     def _reply(conn: socket.socket, status: int, body: Any) -> None:
         data = json.dumps(body).encode()
         conn.sendall(f"HTTP/1.1 {status} X\r\nContent-Type: application/json\r\n"
+                     "Api-Version: 1.43\r\n"
                      f"Content-Length: {len(data)}\r\n\r\n".encode() + data)
 
     def _pull(self, conn: socket.socket) -> None:

@@ -1,16 +1,22 @@
-"""Docker backend: containers as guests, through the Docker SDK's low-level API client."""
+"""Docker backend: containers as guests.
+
+The calls made all the time (ping, listing, inspect, stats) speak the engine API
+directly on a kept-open socket (docker_wire) when the daemon is a unix socket, local or
+forwarded over SSH; everything else goes through the Docker SDK's low-level API client,
+made on first use with the version the ping told (no `GET /version`)."""
 
 from __future__ import annotations
 
 import contextlib
 import json
+import threading
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from tuivirt.actions import Action
 from tuivirt.backends.deadline import Deadline, bounded
-from tuivirt.backends.docker_ping import Pinger, PingError
+from tuivirt.backends.docker_wire import DockerWire, WireError, version_text
 from tuivirt.errors import GuestError, HostError
 from tuivirt.model import DOCKER, Guest, GuestState
 
@@ -75,60 +81,105 @@ class DockerEndpoint:
         self.url = url
         self.endpoint = display_url or url
         self.timeout = timeout
-        self.api: Any = None
+        self._api: Any = None  # the SDK's client, made on first use
+        self._api_lock = threading.Lock()
+        self._opened = False
         self._events: Any = None
         self._discarded = False  # closed before an open that outlived its deadline returned
-        self._pinger: Pinger | None = None  # probe()'s connection, kept open
+        # The unix socket's own connection (ping, listing, inspect, stats), or None: a
+        # tcp:// daemon goes through the SDK for everything.
+        self._wire: DockerWire | None = None
 
-    @bounded
-    def open(self, *, events: bool = False) -> None:
+    @property
+    def api(self) -> Any:
+        """The Docker SDK's client, None until opened and once closed. Made on first use
+        (importing the SDK costs ~0.2 s): `tuivirt list` never needs it."""
+        if not self._opened:
+            return None
+        with self._api_lock:
+            if self._api is None and self._opened:
+                self._api = self._make_api(self._wire.version if self._wire else None)
+            return self._api
+
+    def _make_api(self, version: tuple[int, int] | None) -> Any:
         import docker  # imported here: it costs ~0.2 s and only Docker hosts need it
 
         # The SDK's own socket timeout stays well above our deadline, so a call to a hung
         # daemon is answered by the deadline, whose pending outcome says if it landed.
         try:
-            api = docker.APIClient(base_url=self.url,
-                                   timeout=max(1, round(self.timeout * 6)), version="auto")
+            return docker.APIClient(base_url=self.url,
+                                    timeout=max(1, round(self.timeout * 6)),
+                                    version=version_text(version) if version else "auto")
         except Exception as exc:  # DockerException on connect/version negotiation
-            self.api = None
             raise HostError(self.host, f"{self.endpoint}: {_message(exc)}") from None
-        if self._discarded:  # given up on while it opened: nobody will close it
+
+    @bounded
+    def open(self, *, events: bool = False) -> None:
+        if self.url.startswith("unix://"):
+            # One ping: the daemon is there, and which API version it speaks.
+            wire = DockerWire(self.url.removeprefix("unix://"), self.timeout)
+            try:
+                wire.ping()
+            except WireError as exc:
+                wire.close()
+                raise HostError(self.host, f"{self.endpoint}: {exc}") from None
+            if self._discarded:  # given up on while it opened: nobody will close it
+                wire.close()
+                raise HostError(self.host, f"{self.endpoint}: opened too late")
+            self._wire = wire
+            self._opened = True
+            return
+        api = self._make_api(None)  # version="auto": asks the daemon
+        if self._discarded:
             with contextlib.suppress(Exception):
                 api.close()
             raise HostError(self.host, f"{self.endpoint}: opened too late")
-        self.api = api
+        with self._api_lock:
+            self._api = api
+            self._opened = True
 
     def close(self) -> None:
         self.stop_events()
         self._discarded = True
-        pinger, self._pinger = self._pinger, None
-        if pinger is not None:
-            pinger.close()
-        api, self.api = self.api, None
+        self._opened = False
+        wire, self._wire = self._wire, None
+        if wire is not None:
+            wire.close()
+        with self._api_lock:
+            api, self._api = self._api, None
         if api is not None:
             with contextlib.suppress(Exception):
                 api.close()
 
     def _require(self) -> Any:
-        if self.api is None:
+        api = self.api
+        if api is None:
             raise HostError(self.host, f"{self.endpoint}: not connected")
-        return self.api
+        return api
+
+    def _wire_ready(self, what: str) -> DockerWire | None:
+        """The wire for a call (None: use the SDK); refused at once while an earlier SDK
+        call is stuck in the daemon, as the deadline refuses its own calls."""
+        if not self._opened:
+            raise HostError(self.host, f"{self.endpoint}: not connected")
+        if self.deadline is not None and self.deadline.hung:
+            self.deadline.run(what, lambda: None)  # raises: a call is stuck
+        return self._wire
+
+    def _wire_error(self, exc: WireError) -> HostError:
+        return HostError(self.host, f"{self.endpoint}: {exc}")
 
     def probe(self) -> None:
-        """One round trip to the daemon: `GET /_ping` on a connection kept open, bounded
-        by its socket's timeout (docker_ping: a tenth of the SDK's cost, no thread)."""
-        self._require()
-        if self.deadline is not None and self.deadline.hung:
-            self.deadline.run("probe", lambda: None)  # refused at once: a call is stuck
-        if not self.url.startswith("unix://"):
+        """One round trip to the daemon: `GET /_ping` on the connection kept open,
+        bounded by its socket's timeout (a tenth of the SDK's cost, no thread)."""
+        wire = self._wire_ready("probe")
+        if wire is None:
             self._sdk_ping()
             return
-        if self._pinger is None:
-            self._pinger = Pinger(self.url.removeprefix("unix://"), self.timeout)
         try:
-            self._pinger.ping()
-        except PingError as exc:
-            raise HostError(self.host, f"{self.endpoint}: {exc}") from None
+            wire.ping()
+        except WireError as exc:
+            raise self._wire_error(exc) from None
 
     @bounded
     def _sdk_ping(self) -> None:
@@ -162,8 +213,46 @@ class DockerEndpoint:
             else None,
         )
 
-    @bounded
     def list_guests(self) -> list[Guest]:
+        wire = self._wire_ready("list")
+        if wire is None:
+            return self._sdk_list()
+        try:
+            ids = [str(c["Id"]) for c in wire.containers() if "Id" in c]
+            found = [wire.inspect(cid) for cid in ids]
+        except WireError as exc:
+            raise self._wire_error(exc) from None
+        return [self._record(info) for info in found if info is not None and "Id" in info]
+
+    def lookup(self, container_id: str) -> Guest | None:
+        wire = self._wire_ready("lookup")
+        if wire is None:
+            return self._sdk_lookup(container_id)
+        try:
+            info = wire.inspect(container_id)
+        except WireError as exc:
+            raise self._wire_error(exc) from None
+        return None if info is None or "Id" not in info else self._record(info)
+
+    def stats(self, container_id: str) -> dict[str, Any] | None:
+        """The container's resource counters now (one-shot); None when it is gone or
+        stopped."""
+        wire = self._wire_ready("stats")
+        if wire is None:
+            from tuivirt.backends.docker_stats import one_shot_stats
+
+            if self.deadline is None:
+                return one_shot_stats(self._require(), self.host, self.endpoint,
+                                      container_id)
+            return self.deadline.run("stats", one_shot_stats, self._require(), self.host,
+                                     self.endpoint, container_id)
+        try:
+            return wire.stats(container_id)
+        except WireError as exc:
+            raise self._wire_error(exc) from None
+
+    @bounded
+    def _sdk_list(self) -> list[Guest]:
         api = self._require()
         try:
             summaries = api.containers(all=True)
@@ -171,13 +260,13 @@ class DockerEndpoint:
             raise HostError(self.host, f"{self.endpoint}: {_message(exc)}") from None
         guests = []
         for summary in summaries:
-            guest = self.lookup(summary["Id"])
+            guest = self._sdk_lookup(summary["Id"])
             if guest is not None:
                 guests.append(guest)
         return guests
 
     @bounded
-    def lookup(self, container_id: str) -> Guest | None:
+    def _sdk_lookup(self, container_id: str) -> Guest | None:
         import docker.errors
 
         api = self._require()

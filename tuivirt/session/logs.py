@@ -72,16 +72,11 @@ class Logs(SessionCore):
         count = min(len(running), STATS_PER_ROUND)
         chosen = [running[(turn + i) % len(running)] for i in range(count)]
         self._stats_turn = (turn + count) % max(1, len(running))
-        from tuivirt.backends.docker_stats import one_shot_stats
-
         if self._container_stats is None:
             self._container_stats = {}
         samples = self._container_stats
-        deadline = self._deadline(endpoint.endpoint)
-        api = endpoint.api
         for guest in chosen:
-            stats = deadline.run("stats", one_shot_stats, api, self.name, endpoint.endpoint,
-                                 guest.id)
+            stats = endpoint.stats(guest.id)
             self._answered(endpoint.endpoint)  # the daemon answered: not stale
             if stats is None:
                 continue
