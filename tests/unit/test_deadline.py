@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from tuivirt.backends import deadline as deadline_module
 from tuivirt.backends.deadline import Deadline, Pending
 from tuivirt.errors import EndpointHung, HostError
 
@@ -78,3 +79,31 @@ def test_many_racing_calls_leave_no_stuck_count_behind() -> None:
     while deadline.hung and time.monotonic() < end:
         time.sleep(0.01)
     assert not deadline.hung
+
+
+def test_calls_reuse_idle_threads_and_idle_threads_end(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A fleet samples every host's daemon every few seconds: a thread per call was ~1 %
+    of a core. A finished call's thread takes the next call; one that is busy (a hung
+    call) is never handed another; an idle one ends after IDLE_FOR."""
+    monkeypatch.setattr(deadline_module, "IDLE_FOR", 0.5)
+    first = Deadline("h", "qemu:///system", 1.0)
+    other = Deadline("h2", "qemu:///system", 0.2)
+    threads: set[int] = set()
+    seen: list[threading.Thread] = []
+
+    def where() -> int:
+        seen.append(threading.current_thread())
+        return threading.get_ident()
+
+    for _ in range(50):
+        threads.add(first.run("probe", where))
+    assert len(threads) == 1
+    release = threading.Event()
+    with pytest.raises(EndpointHung):
+        other.run("list", release.wait, 5)  # stuck on a call thread
+    busy = {first.run("probe", where) for _ in range(5)}
+    assert len(busy) == 1  # the free thread, not the stuck one
+    release.set()
+    time.sleep(1.2)  # past IDLE_FOR: the idle threads end
+    assert not [t for t in seen if t.is_alive()]

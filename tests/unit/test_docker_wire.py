@@ -312,3 +312,83 @@ def test_listing_needs_no_docker_sdk(sock_dir: Path) -> None:
                           env=env, timeout=30, check=False)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["['w']", "False"]
+
+
+class EventDaemon:
+    """Answers /_ping, then streams `events` on GET /events, in chunks cut anywhere (two
+    events in one chunk, one event over two), then waits or ends the stream."""
+
+    def __init__(self, path: Path, events: list[bytes], *, end: bool) -> None:
+        self.path = str(path)
+        self.events = events
+        self.end = end
+        self.server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.server.bind(self.path)
+        self.server.listen(8)
+        self.asked: list[str] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.server.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        with contextlib.suppress(OSError), conn:
+            data = b""
+            while b"\r\n\r\n" not in data:
+                data += conn.recv(4096)
+            path = data.split(b" ")[1].decode()
+            self.asked.append(path)
+            if path == "/_ping":
+                conn.sendall(OK)
+                time.sleep(30)
+                return
+            conn.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+            stream = b"".join(self.events)
+            for piece in (stream[:10], stream[10:]):  # cut mid-event
+                conn.sendall(b"%x\r\n%s\r\n" % (len(piece), piece))
+                time.sleep(0.05)
+            if self.end:
+                conn.sendall(b"0\r\n\r\n")
+            else:
+                time.sleep(30)
+
+
+def test_events_stream_without_the_sdk_and_end_when_closed(sock_dir: Path) -> None:
+    events = [b'{"id": "a1", "status": "start"}\n',
+              b'{"Actor": {"ID": "b2"}, "Action": "die\\u001b[2J"}\n']
+    daemon = EventDaemon(sock_dir / "d.sock", events, end=False)
+    docker = DockerEndpoint("h", f"unix://{daemon.path}", timeout=2,
+                            deadline=Deadline("h", "docker", 2))
+    docker.open()
+    seen: list[tuple[str, str]] = []
+    done = threading.Event()
+
+    def watch() -> None:
+        docker.watch(lambda cid, action: seen.append((cid, action)))
+        done.set()
+
+    threading.Thread(target=watch, daemon=True).start()
+    end = time.monotonic() + 5
+    while len(seen) < 2 and time.monotonic() < end:
+        time.sleep(0.02)
+    assert seen == [("a1", "start"), ("b2", "die\x1b[2J")]  # drawn inert by the UI
+    assert daemon.asked[-1] == ("/v1.41/events?filters="
+                                "%7B%22type%22%3A%20%5B%22container%22%5D%7D")
+    docker.close()  # ends the watch at once, quietly
+    assert done.wait(2)
+
+
+def test_an_event_stream_the_daemon_ends_is_an_error_to_the_watcher(sock_dir: Path) -> None:
+    daemon = EventDaemon(sock_dir / "d.sock", [b'{"id": "a1", "status": "start"}\n'],
+                         end=True)
+    docker = DockerEndpoint("h", f"unix://{daemon.path}", timeout=2)
+    docker.open()
+    seen: list[str] = []
+    docker.watch(lambda cid, _action: seen.append(cid))  # returns: the stream ended
+    assert seen == ["a1"] and docker.opened  # the session then says "event stream ended"
+    docker.close()

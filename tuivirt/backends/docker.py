@@ -91,6 +91,11 @@ class DockerEndpoint:
         self._wire: DockerWire | None = None
 
     @property
+    def opened(self) -> bool:
+        """Opened and not closed since (asks nothing of the daemon)."""
+        return self._opened
+
+    @property
     def api(self) -> Any:
         """The Docker SDK's client, None until opened and once closed. Made on first use
         (importing the SDK costs ~0.2 s): `tuivirt list` never needs it."""
@@ -139,9 +144,9 @@ class DockerEndpoint:
             self._opened = True
 
     def close(self) -> None:
-        self.stop_events()
+        self._opened = False  # first: the event watcher then knows its end was ours
         self._discarded = True
-        self._opened = False
+        self.stop_events()
         wire, self._wire = self._wire, None
         if wire is not None:
             wire.close()
@@ -310,17 +315,25 @@ class DockerEndpoint:
         Returns when the stream ends (daemon gone, or stop_events()); the caller decides
         whether that means the host is lost.
         """
-        api = self._require()
+        wire = self._wire_ready("events")
         try:
-            self._events = api.events(decode=True, filters={"type": "container"})
+            if wire is not None:
+                self._events = wire.events({"type": ["container"]})
+            else:
+                self._events = self._require().events(decode=True,
+                                                      filters={"type": "container"})
+            if not self._opened:  # closed while the stream opened
+                self.stop_events()
+                return
             for event in self._events:
                 cid = event.get("id") or (event.get("Actor") or {}).get("ID")
                 if cid:
                     on_event(str(cid), str(event.get("status") or event.get("Action") or ""))
         except Exception as exc:
-            if self.api is None:  # closed by us
+            if not self._opened:  # closed by us
                 return
-            raise HostError(self.host, f"{self.endpoint}: events: {_message(exc)}") from None
+            words = str(exc) if isinstance(exc, WireError) else _message(exc)
+            raise HostError(self.host, f"{self.endpoint}: events: {words}") from None
         finally:
             self._events = None
 

@@ -22,6 +22,7 @@ import json
 import socket
 import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
@@ -99,6 +100,36 @@ class DockerWire:
         if found is not None and not isinstance(found, dict):
             raise WireError("stats: the answer is not an object")
         return found
+
+    def events(self, filters: dict[str, list[str]]) -> EventStream:
+        """`GET /events` on a connection of its own: the stream of the daemon's events
+        (the answer's head bounded by the timeout, then waiting as long as it takes)."""
+        path = f"{self.prefix}/events?filters={quote(json.dumps(filters), safe='')}"
+        end = time.monotonic() + self.timeout
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.settimeout(self.timeout)
+            sock.connect(self.path)
+            sock.sendall(f"GET {path} HTTP/1.1\r\nHost: docker\r\nUser-Agent: tuivirt\r\n"
+                         "\r\n".encode("ascii", "replace"))
+            reader = _Reader(sock, end)
+            status, headers = _parse_head(reader.until(b"\r\n\r\n", MAX_HEADER, "headers"))
+            if status != 200:
+                raise WireError(f"events answered HTTP {status}")
+            if headers.get("transfer-encoding", "").lower() != "chunked":
+                raise WireError("events: the answer is not a stream")
+        except TimeoutError:
+            sock.close()
+            raise WireTimeout(f"no answer to events after {self.timeout:g} s: the daemon "
+                              "may be hung") from None
+        except OSError as exc:
+            sock.close()
+            raise WireError(os_words(exc)) from None
+        except WireError:
+            sock.close()
+            raise
+        reader.end = None  # from now on: wait for events as long as it takes
+        return EventStream(sock, reader)
 
     def get_json(self, path: str, what: str, missing: tuple[int, ...] = ()) -> Any:
         """A GET under the API version's prefix, its JSON; None for a `missing` status;
@@ -199,6 +230,56 @@ class DockerWire:
         return status, headers, body
 
 
+class EventStream:
+    """The daemon's events as they come, one JSON object each; ends (StopIteration) when
+    the daemon ends the stream, or at close() from any thread."""
+
+    def __init__(self, sock: socket.socket, reader: _Reader) -> None:
+        self._sock = sock
+        self._reader = reader
+        self._lines = bytearray()
+        self._closed = False
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        try:
+            while True:
+                size_line = self._reader.until(b"\r\n", 1024, "chunk sizes")
+                try:
+                    size = int(size_line.split(b";", 1)[0].strip(), 16)
+                except ValueError:
+                    raise WireError("events: the stream is not HTTP") from None
+                if size == 0:
+                    return
+                if size > MAX_HEADER * 64:
+                    raise WireError("events: an event is too large")
+                self._lines += self._reader.exactly(size)
+                if self._reader.exactly(2) != b"\r\n":
+                    raise WireError("events: the stream is not HTTP")
+                if len(self._lines) > MAX_HEADER * 64:
+                    raise WireError("events: an event is too large")
+                while (cut := self._lines.find(b"\n")) >= 0:
+                    line = bytes(self._lines[:cut]).strip()
+                    del self._lines[:cut + 1]
+                    if not line:
+                        continue
+                    try:
+                        event = json.loads(line)
+                    except ValueError:
+                        raise WireError("events: an event is not JSON") from None
+                    if isinstance(event, dict):
+                        yield event
+        except (_Closed, OSError):
+            if self._closed:
+                return
+            raise WireError("the daemon closed the event stream") from None
+
+    def close(self) -> None:
+        self._closed = True
+        with contextlib.suppress(OSError):
+            self._sock.shutdown(socket.SHUT_RDWR)
+        self._sock.close()
+
+
 class _Stale(Exception):
     """A kept connection that turned out closed before any answer."""
 
@@ -211,16 +292,19 @@ class _Closed(WireError):
 class _Reader:
     """Bytes from the socket, each read bounded by what is left of the call's time."""
 
-    def __init__(self, sock: socket.socket, end: float) -> None:
+    def __init__(self, sock: socket.socket, end: float | None) -> None:
         self.sock = sock
-        self.end = end
+        self.end = end  # None: no deadline (an event stream)
         self.buf = bytearray()
 
     def _fill(self) -> None:
-        left = self.end - time.monotonic()
-        if left <= 0:
-            raise TimeoutError
-        self.sock.settimeout(left)
+        if self.end is None:
+            self.sock.settimeout(None)
+        else:
+            left = self.end - time.monotonic()
+            if left <= 0:
+                raise TimeoutError
+            self.sock.settimeout(left)
         chunk = self.sock.recv(65536)
         if not chunk:
             raise _Closed()

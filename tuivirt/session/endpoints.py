@@ -142,7 +142,7 @@ class Endpoints(SessionCore):
         except HostError as exc:
             self._endpoint_lost(generation, docker, exc.message)
             return
-        if docker.api is not None:  # the stream ended without us closing it
+        if docker.opened:  # the stream ended without us closing it
             self._endpoint_lost(generation, docker, "event stream ended")
 
     def _libvirt_endpoint(self, uri: str) -> LibvirtEndpoint:
