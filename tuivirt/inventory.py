@@ -61,6 +61,9 @@ class Diff:
     removed: tuple[str, ...] = ()
     hosts: tuple[HostStatus, ...] = ()
     networks: tuple[str, ...] = ()
+    #: Only sampled figures changed (CPU %, memory in use): news that may wait a little
+    #: (a fleet's samples come several a second; the UI takes them in batches).
+    measured: bool = False
 
     def __bool__(self) -> bool:
         return bool(self.added or self.changed or self.removed or self.hosts
@@ -162,8 +165,10 @@ class Inventory:
             for key in stale:
                 self._forget(key)
             self._remember(guest.key, guest)
+            measured = old is not None and not stale and old.replace(
+                cpu_percent=guest.cpu_percent, memory_used_mib=guest.memory_used_mib) == guest
             diff = (Diff(added=(guest,), removed=stale) if old is None
-                    else Diff(changed=(guest,), removed=stale))
+                    else Diff(changed=(guest,), removed=stale, measured=measured))
             self._publish(diff)
             return diff
 

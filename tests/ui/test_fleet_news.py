@@ -83,6 +83,49 @@ async def test_a_storm_of_news_is_taken_in_a_few_batches_and_a_lone_change_at_on
     gc.unfreeze()  # the fleet counted as connected: not for the tests after this one
 
 
+async def test_sampled_figures_wait_for_one_batch_a_second_but_never_overtake_news(
+        state_home: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A 100-host fleet samples ~7 guests' CPU % a second: each was a repaint. Figures
+    alone are taken once a second; a state change takes them along at once, in order."""
+    config = Config(hosts=(HostConfig(name="h", libvirt=("qemu:///system",)),))
+    app = TuivirtApp(config, start_sessions=False)
+    inventory = app.fleet.inventory
+    taken: list[InventoryChanged] = []
+    handler = TuivirtApp.on_inventory_changed
+
+    def counted(self: TuivirtApp, message: InventoryChanged) -> None:
+        taken.append(message)
+        handler(self, message)
+
+    monkeypatch.setattr(TuivirtApp, "on_inventory_changed", counted)
+    async with app.run_test(size=(120, 30)) as pilot:
+        table = app.main.table
+        inventory.set_host("h", HostState.CONNECTED)
+        inventory.replace_endpoint("h", "qemu:///system", [vm(f"g{i}") for i in range(8)])
+        assert await until(pilot, lambda: len(table.guests) == 8, 3)
+        await asyncio.sleep(1.1)
+        taken.clear()
+        began = time.monotonic()
+        for rnd in range(3):  # three rounds of samples over ~1.5 s
+            for i in range(8):
+                inventory.upsert(vm(f"g{i}").replace(cpu_percent=float(rnd * 10 + i)))
+                await asyncio.sleep(0.06)
+        assert await until(pilot, lambda: table.guests[vm("g7").key].cpu_percent == 27.0, 3)
+        assert all(m.diff.measured or len(m.diff.changed) > 1 for m in taken)
+        assert len(taken) <= 3, len(taken)  # was 24: one per sample
+        assert time.monotonic() - began < 3.5
+        # A sample waiting, then a state change of the same guest: both shown at once,
+        # the change last.
+        await asyncio.sleep(1.1)
+        inventory.upsert(vm("g1").replace(cpu_percent=99.0))
+        inventory.upsert(vm("g1", GuestState.PAUSED).replace(cpu_percent=99.0))
+        began = time.monotonic()
+        assert await until(pilot, lambda: table.guests[vm("g1").key].state
+                           == GuestState.PAUSED, 2)
+        assert time.monotonic() - began < 0.3
+        assert table.guests[vm("g1").key].cpu_percent == 99.0
+
+
 async def test_once_every_host_has_connected_the_heap_is_frozen(state_home: object) -> None:
     # A full collection walked ~160,000 long-lived objects at 100 SSH hosts: ~60 ms of
     # the UI thread, one to three every 10 s, idle.
