@@ -63,7 +63,7 @@ test: $(STAMP) lab
 	$(PY) tests/bench/bench_images.py || echo "BENCHMARK FAILED: bench_images"
 	$(PY) tests/bench/bench_logs.py || echo "BENCHMARK FAILED: bench_logs"
 	$(PY) tests/bench/bench_fleet.py || echo "BENCHMARK FAILED: bench_fleet"
-	$(PY) tests/bench/bench_fleet_ui.py --runs 1 --ssh-hosts 100 || echo "BENCHMARK FAILED: bench_fleet_ui"
+	$(PY) tests/bench/bench_fleet_ui.py --runs 3 --ssh-hosts 100 || echo "BENCHMARK FAILED: bench_fleet_ui"
 	$(PY) -m pytest -p no:cacheprovider -q tests
 
 clean:
