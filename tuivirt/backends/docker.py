@@ -244,17 +244,17 @@ class DockerEndpoint:
         stopped."""
         wire = self._wire_ready("stats")
         if wire is None:
-            from tuivirt.backends.docker_stats import one_shot_stats
-
-            if self.deadline is None:
-                return one_shot_stats(self._require(), self.host, self.endpoint,
-                                      container_id)
-            return self.deadline.run("stats", one_shot_stats, self._require(), self.host,
-                                     self.endpoint, container_id)
+            return self._sdk_stats(container_id)
         try:
             return wire.stats(container_id)
         except WireError as exc:
             raise self._wire_error(exc) from None
+
+    @bounded
+    def _sdk_stats(self, container_id: str) -> dict[str, Any] | None:
+        from tuivirt.backends.docker_stats import one_shot_stats
+
+        return one_shot_stats(self._require(), self.host, self.endpoint, container_id)
 
     @bounded
     def _sdk_list(self) -> list[Guest]:

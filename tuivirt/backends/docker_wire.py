@@ -30,6 +30,8 @@ MAX_HEADER = 16 * 1024
 #: An answer larger than this is refused (a listing of every container of a big host is
 #: a few MB).
 MAX_BODY = 256 * 1024 * 1024
+#: An event (one JSON line) larger than this is not Docker's.
+MAX_EVENT = 1024 * 1024
 #: The newest API version our wire calls are written against; a newer daemon is asked in
 #: this one (as the SDK pins its own default).
 API_CAP = (1, 45)
@@ -109,8 +111,7 @@ class DockerWire:
         try:
             sock.settimeout(self.timeout)
             sock.connect(self.path)
-            sock.sendall(f"GET {path} HTTP/1.1\r\nHost: docker\r\nUser-Agent: tuivirt\r\n"
-                         "\r\n".encode("ascii", "replace"))
+            sock.sendall(_request(path))
             reader = _Reader(sock, end)
             status, headers = _parse_head(reader.until(b"\r\n\r\n", MAX_HEADER, "headers"))
             if status != 200:
@@ -201,8 +202,7 @@ class DockerWire:
             sock.connect(self.path)
         sock.settimeout(max(0.001, end - time.monotonic()))
         try:
-            sock.sendall(f"GET {path} HTTP/1.1\r\nHost: docker\r\nUser-Agent: tuivirt\r\n"
-                         "\r\n".encode("ascii", "replace"))
+            sock.sendall(_request(path))
         except (BrokenPipeError, ConnectionResetError):
             raise _Stale() from None
         reader = _Reader(sock, end)
@@ -241,21 +241,8 @@ class EventStream:
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         try:
-            while True:
-                size_line = self._reader.until(b"\r\n", 1024, "chunk sizes")
-                try:
-                    size = int(size_line.split(b";", 1)[0].strip(), 16)
-                except ValueError:
-                    raise WireError("events: the stream is not HTTP") from None
-                if size == 0:
-                    return
-                if size > MAX_HEADER * 64:
-                    raise WireError("events: an event is too large")
-                self._lines += self._reader.exactly(size)
-                if self._reader.exactly(2) != b"\r\n":
-                    raise WireError("events: the stream is not HTTP")
-                if len(self._lines) > MAX_HEADER * 64:
-                    raise WireError("events: an event is too large")
+            while (data := self._reader.chunk(MAX_EVENT - len(self._lines))) is not None:
+                self._lines += data
                 while (cut := self._lines.find(b"\n")) >= 0:
                     line = bytes(self._lines[:cut]).strip()
                     del self._lines[:cut + 1]
@@ -329,23 +316,30 @@ class _Reader:
         del self.buf[:count]
         return taken
 
+    def chunk(self, limit: int) -> bytes | None:
+        """The next chunk of a chunked body (at most `limit` bytes); None after the last
+        one (its trailers read)."""
+        line = self.until(b"\r\n", 1024, "chunk sizes")
+        try:
+            size = int(line.split(b";", 1)[0].strip(), 16)
+        except ValueError:
+            raise WireError("the answer's chunks are not HTTP") from None
+        if size < 0 or size > limit:
+            raise WireError("the answer is too large")
+        if size == 0:
+            while self.until(b"\r\n", MAX_HEADER, "trailers"):
+                pass  # trailers, up to the empty line
+            return None
+        data = self.exactly(size)
+        if self.exactly(2) != b"\r\n":
+            raise WireError("the answer's chunks are not HTTP")
+        return data
+
     def chunked(self) -> bytes:
         body = bytearray()
-        while True:
-            line = self.until(b"\r\n", 1024, "chunk sizes")
-            try:
-                size = int(line.split(b";", 1)[0].strip(), 16)
-            except ValueError:
-                raise WireError("the answer's chunks are not HTTP") from None
-            if size < 0 or len(body) + size > MAX_BODY:
-                raise WireError("the answer is too large")
-            if size == 0:
-                while self.until(b"\r\n", MAX_HEADER, "trailers"):
-                    pass  # trailers, up to the empty line
-                return bytes(body)
-            body += self.exactly(size)
-            if self.exactly(2) != b"\r\n":
-                raise WireError("the answer's chunks are not HTTP")
+        while (data := self.chunk(MAX_BODY - len(body))) is not None:
+            body += data
+        return bytes(body)
 
     def rest(self) -> bytes:
         while True:
@@ -357,6 +351,11 @@ class _Reader:
                 taken = bytes(self.buf)
                 self.buf.clear()
                 return taken
+
+
+def _request(path: str) -> bytes:
+    return (f"GET {path} HTTP/1.1\r\nHost: docker\r\nUser-Agent: tuivirt\r\n\r\n"
+            .encode("ascii", "replace"))
 
 
 def _parse_head(head: bytes) -> tuple[int, dict[str, str]]:

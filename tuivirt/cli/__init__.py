@@ -92,7 +92,7 @@ def run_ui(config: Config) -> int:
 
     fleet = Fleet(config, live=True)
     gate = threading.Event()
-    if all(s.heavy for s in fleet.sessions.values()):
+    if fleet.all_heavy:
         # Nothing quick to show first (a fleet over SSH): every host connects now, while
         # Textual is imported, not once the app has mounted (0.3-0.4 s later).
         gate.set()

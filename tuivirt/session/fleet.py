@@ -42,6 +42,12 @@ class Fleet:
 
             set_handshake_limit(config.ssh_handshakes)
 
+    @property
+    def all_heavy(self) -> bool:
+        """Every host connects over SSH or to Docker: nothing quick to show first, so
+        nothing should wait for it (the UI's gate)."""
+        return all(s.heavy for s in self.sessions.values())
+
     def session(self, name: str) -> HostSession:
         try:
             return self.sessions[name]

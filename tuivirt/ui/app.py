@@ -124,7 +124,7 @@ class TuivirtApp(FleetNews, ThreadJobs, GuestKeysFirst, App[int]):
             self.post_message(InventoryChanged(initial))
         if self.start_sessions:
             self.fleet.start(self.gate)
-        if all(s.heavy for s in self.fleet.sessions.values()):
+        if self.fleet.all_heavy:
             self.gate.set()  # nothing quick to show first: let everything connect
         else:
             self.set_timer(0.5, self.gate.set)  # never hold the others for long
