@@ -27,6 +27,19 @@ def vm(name: str, state: GuestState = GuestState.RUNNING, host: str = "h") -> Gu
                  endpoint="qemu:///system", vcpus=1, memory_mib=256)
 
 
+def messages_taken(monkeypatch: pytest.MonkeyPatch) -> list[InventoryChanged]:
+    """Every InventoryChanged the app handles from now on, in order."""
+    taken: list[InventoryChanged] = []
+    handler = TuivirtApp.on_inventory_changed
+
+    def counted(self: TuivirtApp, message: InventoryChanged) -> None:
+        taken.append(message)
+        handler(self, message)
+
+    monkeypatch.setattr(TuivirtApp, "on_inventory_changed", counted)
+    return taken
+
+
 def test_merged_diffs_say_what_the_diffs_said_in_order() -> None:
     a, b, c = vm("a"), vm("b"), vm("c")
     lost = HostStatus("h", HostState.LOST, "gone")
@@ -48,14 +61,7 @@ async def test_a_storm_of_news_is_taken_in_a_few_batches_and_a_lone_change_at_on
                                 for i in range(100)))
     app = TuivirtApp(config, start_sessions=False)
     inventory = app.fleet.inventory
-    taken: list[InventoryChanged] = []
-    handler = TuivirtApp.on_inventory_changed
-
-    def counted(self: TuivirtApp, message: InventoryChanged) -> None:
-        taken.append(message)
-        handler(self, message)
-
-    monkeypatch.setattr(TuivirtApp, "on_inventory_changed", counted)
+    taken = messages_taken(monkeypatch)
     async with app.run_test(size=(120, 30)) as pilot:
         table = app.main.table
 
@@ -90,14 +96,7 @@ async def test_sampled_figures_wait_for_one_batch_a_second_but_never_overtake_ne
     config = Config(hosts=(HostConfig(name="h", libvirt=("qemu:///system",)),))
     app = TuivirtApp(config, start_sessions=False)
     inventory = app.fleet.inventory
-    taken: list[InventoryChanged] = []
-    handler = TuivirtApp.on_inventory_changed
-
-    def counted(self: TuivirtApp, message: InventoryChanged) -> None:
-        taken.append(message)
-        handler(self, message)
-
-    monkeypatch.setattr(TuivirtApp, "on_inventory_changed", counted)
+    taken = messages_taken(monkeypatch)
     async with app.run_test(size=(120, 30)) as pilot:
         table = app.main.table
         inventory.set_host("h", HostState.CONNECTED)

@@ -45,18 +45,13 @@ def container(cid: str, name: str) -> dict[str, object]:
             "Config": {"Image": "tiny:latest"}}
 
 
-class FakeDaemon:
-    """A unix socket answering each request with `answer(n)` (None: say nothing), or
-    with `routes[path]` for a path other than the ping."""
+class UnixServer:
+    """A unix socket served by a thread per connection (`serve(conn)`); a client that
+    hangs up mid-answer ends its thread quietly."""
 
-    def __init__(self, path: Path, answer: Callable[[int], bytes | None],
-                 routes: dict[str, bytes] | None = None) -> None:
+    def __init__(self, path: Path) -> None:
         self.path = str(path)
-        self.answer = answer
-        self.routes = routes or {}
-        self.paths: list[str] = []
         self.connections = 0
-        self.requests = 0
         self.server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.server.bind(self.path)
         self.server.listen(8)
@@ -72,33 +67,48 @@ class FakeDaemon:
             threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
 
     def _serve(self, conn: socket.socket) -> None:
-        with contextlib.suppress(OSError):  # our client hung up: nothing to answer
-            self._answer(conn)
+        with contextlib.suppress(OSError), conn:
+            self.serve(conn)
 
-    def _answer(self, conn: socket.socket) -> None:
+    def serve(self, conn: socket.socket) -> None:
+        raise NotImplementedError
+
+
+class FakeDaemon(UnixServer):
+    """A unix socket answering each request with `answer(n)` (None: say nothing), or
+    with `routes[path]` for a path other than the ping."""
+
+    def __init__(self, path: Path, answer: Callable[[int], bytes | None],
+                 routes: dict[str, bytes] | None = None) -> None:
+        self.answer = answer
+        self.routes = routes or {}
+        self.paths: list[str] = []
+        self.requests = 0
+        super().__init__(path)
+
+    def serve(self, conn: socket.socket) -> None:
         data = b""
-        with conn:
-            while True:
-                chunk = conn.recv(4096)
-                if not chunk:
+        while True:
+            chunk = conn.recv(4096)
+            if not chunk:
+                return
+            data += chunk
+            while b"\r\n\r\n" in data:
+                request, _, data = data.partition(b"\r\n\r\n")
+                path = request.split(b" ")[1].decode()
+                self.paths.append(path)
+                self.requests += 1
+                answer = (self.routes[path] if path in self.routes
+                          else self.answer(self.requests))
+                if answer is None:
+                    time.sleep(30)  # SIGSTOPped: the socket is open, nothing answers
                     return
-                data += chunk
-                while b"\r\n\r\n" in data:
-                    request, _, data = data.partition(b"\r\n\r\n")
-                    path = request.split(b" ")[1].decode()
-                    self.paths.append(path)
-                    self.requests += 1
-                    answer = (self.routes[path] if path in self.routes
-                              else self.answer(self.requests))
-                    if answer is None:
-                        time.sleep(30)  # SIGSTOPped: the socket is open, nothing answers
-                        return
-                    if answer.endswith(HANG_UP):  # say this, then close the connection
-                        conn.sendall(answer.removesuffix(HANG_UP))
-                        return
-                    conn.sendall(answer)
-                    if b"Connection: close" in answer:
-                        return
+                if answer.endswith(HANG_UP):  # say this, then close the connection
+                    conn.sendall(answer.removesuffix(HANG_UP))
+                    return
+                conn.sendall(answer)
+                if b"Connection: close" in answer:
+                    return
 
 
 @pytest.fixture()
@@ -314,48 +324,35 @@ def test_listing_needs_no_docker_sdk(sock_dir: Path) -> None:
     assert proc.stdout.split() == ["['w']", "False"]
 
 
-class EventDaemon:
+class EventDaemon(UnixServer):
     """Answers /_ping, then streams `events` on GET /events, in chunks cut anywhere (two
     events in one chunk, one event over two), then waits or ends the stream."""
 
     def __init__(self, path: Path, events: list[bytes], *, end: bool) -> None:
-        self.path = str(path)
         self.events = events
         self.end = end
-        self.server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.server.bind(self.path)
-        self.server.listen(8)
         self.asked: list[str] = []
-        threading.Thread(target=self._accept, daemon=True).start()
+        super().__init__(path)
 
-    def _accept(self) -> None:
-        while True:
-            try:
-                conn, _ = self.server.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
-
-    def _serve(self, conn: socket.socket) -> None:
-        with contextlib.suppress(OSError), conn:
-            data = b""
-            while b"\r\n\r\n" not in data:
-                data += conn.recv(4096)
-            path = data.split(b" ")[1].decode()
-            self.asked.append(path)
-            if path == "/_ping":
-                conn.sendall(OK)
-                time.sleep(30)
-                return
-            conn.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
-            stream = b"".join(self.events)
-            for piece in (stream[:10], stream[10:]):  # cut mid-event
-                conn.sendall(b"%x\r\n%s\r\n" % (len(piece), piece))
-                time.sleep(0.05)
-            if self.end:
-                conn.sendall(b"0\r\n\r\n")
-            else:
-                time.sleep(30)
+    def serve(self, conn: socket.socket) -> None:
+        data = b""
+        while b"\r\n\r\n" not in data:
+            data += conn.recv(4096)
+        path = data.split(b" ")[1].decode()
+        self.asked.append(path)
+        if path == "/_ping":
+            conn.sendall(OK)
+            time.sleep(30)
+            return
+        conn.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+        stream = b"".join(self.events)
+        for piece in (stream[:10], stream[10:]):  # cut mid-event
+            conn.sendall(b"%x\r\n%s\r\n" % (len(piece), piece))
+            time.sleep(0.05)
+        if self.end:
+            conn.sendall(b"0\r\n\r\n")
+        else:
+            time.sleep(30)
 
 
 def test_events_stream_without_the_sdk_and_end_when_closed(sock_dir: Path) -> None:
