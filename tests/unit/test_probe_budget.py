@@ -5,6 +5,7 @@ shows a live host stale, and a silent one still turns stale."""
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from pathlib import Path
@@ -53,6 +54,8 @@ def test_a_big_fleets_hosts_are_stale_after_three_of_their_periods_not_before() 
 def test_the_upkeep_probes_at_the_period_its_fleet_gives_it(
         state_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("tuivirt.session.connection.STATS_EVERY", 0.2)
+    monkeypatch.setattr("tuivirt.session.connection.PROBE_BEAT", 0.2)
+    monkeypatch.setattr("tuivirt.session.core.PROBE_BEAT", 0.2)
     counts = {}
     for every in (0.0, 30.0):  # a small fleet's host; one of a fleet of 240
         fleet = Fleet(Config(hosts=(demo_host(),)), live=True)
@@ -77,6 +80,40 @@ def test_the_upkeep_probes_at_the_period_its_fleet_gives_it(
         counts[every] = len(rounds)
     assert counts[0.0] >= 5, counts  # every 0.2 s
     assert counts[30.0] <= 1, counts  # its first round (a random phase), then none
+
+
+def test_hosts_in_the_same_slot_probe_together_on_the_beat(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Probes spread at random each paid for their own wake-ups; on the beat, the hosts
+    of a slot share them (and a host keeps its slot from one period to the next)."""
+    beat = 0.2
+    monkeypatch.setattr("tuivirt.session.connection.STATS_EVERY", 3 * beat)
+    monkeypatch.setattr("tuivirt.session.connection.PROBE_BEAT", beat)
+    monkeypatch.setattr("tuivirt.session.core.PROBE_BEAT", beat)
+    monkeypatch.setattr("tuivirt.session.connection.random.randrange", lambda _n: 1)
+    hosts = (demo_host(), dataclasses.replace(demo_host(), name="demo2"))
+    fleet = Fleet(Config(hosts=hosts), live=True)
+    rounds: dict[str, list[float]] = {}
+    for session in fleet.sessions.values():
+        def counted(endpoint: object, sample: object = session._sample_cpu,
+                    mine: list[float] = rounds.setdefault(session.name, [])) -> bool:
+            mine.append(time.monotonic())
+            return sample(endpoint)  # type: ignore[operator,no-any-return]
+
+        session._sample_cpu = counted  # type: ignore[assignment,method-assign]
+    fleet.start()
+    try:
+        time.sleep(3.0)
+    finally:
+        fleet.close()
+    first, second = rounds["demo"], rounds["demo2"]
+    assert len(first) >= 3 and len(second) >= 3, rounds
+    for at in first + second:  # on a beat (a wake-up is a few ms late at most)
+        assert (at % beat) < 0.05 or (at % beat) > beat - 0.01, (at, rounds)
+    for mine, theirs in zip(first, second, strict=False):  # together
+        assert abs(mine - theirs) < 0.05, rounds
+    for earlier, later in zip(first, first[1:], strict=False):  # one period apart
+        assert abs((later - earlier) - 3 * beat) < 0.05, first
 
 
 def test_past_the_budget_the_ssh_keepalive_waits_out_the_probes() -> None:

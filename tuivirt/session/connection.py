@@ -8,6 +8,7 @@ through the queue, so the event thread never waits on a daemon."""
 
 from __future__ import annotations
 
+import math
 import random
 import threading
 import time
@@ -21,9 +22,11 @@ from tuivirt.model import Guest, HostState
 from tuivirt.session.core import (
     DOCKER_EVENTS,
     MAX_BACKOFF,
+    PROBE_BEAT,
     RELIST_EVERY,
     STATS_EVERY,
     UPKEEP_TICK,
+    on_beat,
 )
 from tuivirt.session.endpoints import Endpoints
 from tuivirt.session.events import (
@@ -305,18 +308,22 @@ class Connection(Endpoints, Stats, Logs):
         """Periodic work off the event thread: reopen endpoints that are down (with
         backoff), probe the others, sample CPU, relist now and then (the safety net)."""
         every = max(STATS_EVERY, self.probe_every)
-        # A random first phase: a fleet that connected at once does not probe in bursts.
-        last_list = last_probe = time.monotonic() - random.uniform(0, every)
+        # On the fleet's beat, in a random slot of the period: a fleet that connected at
+        # once does not probe all at once, and the hosts sharing a slot probe together.
+        now = time.monotonic()
+        slots = max(1, round(every / PROBE_BEAT))
+        next_probe = on_beat(now) + PROBE_BEAT * random.randrange(slots)
+        last_list = now - random.uniform(0, every)
         self._cpu_samples.clear()
         while True:
             # Asleep until the next work is due (a probe, a retry), not on a fixed tick:
             # a fleet of 100 idle hosts woke 400 times a second. A retry scheduled by
-            # the event thread, a stop or a reconnect wakes it early.
+            # the event thread, a stop or a reconnect wakes it early. The probe's wake
+            # is not rounded up to the tick: it must fall on its beat.
             now = time.monotonic()
-            retries = [at for spec, (at, _b) in list(self._retry.items())
+            retries = [max(UPKEEP_TICK, at - now) for spec, (at, _b) in list(self._retry.items())
                        if spec not in self._retrying]
-            self._wake.wait(min(every, max(UPKEEP_TICK, min(
-                [last_probe + every, *retries]) - now)))
+            self._wake.wait(min(every, max(0.0, next_probe - now), *retries))
             self._wake.clear()
             if self._stop.is_set() or generation != self._generation:
                 break
@@ -325,9 +332,11 @@ class Connection(Endpoints, Stats, Logs):
                 if due <= now and spec not in self._retrying:
                     self._retrying.add(spec)
                     self._reopen(spec, generation)
-            if now - last_probe < every:
+            if now < next_probe:
                 continue
-            last_probe = now
+            # The next one in the same slot; periods that went by (a probe that took its
+            # whole timeout) are skipped, not made up for in a burst.
+            next_probe += every * (math.floor((now - next_probe) / every) + 1)
             relist = now - last_list > RELIST_EVERY
             if relist:
                 last_list = now

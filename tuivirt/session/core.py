@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import queue
 import threading
 import time
@@ -51,10 +52,24 @@ STALE_AFTER = 3 * STATS_EVERY
 PROBE_BUDGET = 8.0
 
 
+#: Probes fall on the fleet's beat: a probe is due at a whole number of beats of the
+#: process's monotonic clock, so the hosts due in the same beat (8 at 100 hosts) probe at
+#: the same instant and their round trips share the wake-ups of the SSH loop, of libvirt's
+#: event thread and of the GIL's holders. Spread at random instead, each round trip paid
+#: for its own: the idle CPU of a fleet of 100 was a quarter higher. Periods are whole
+#: beats (STATS_EVERY is; budget_period rounds up), so a host keeps its slot.
+PROBE_BEAT = 1.0
+
+
+def on_beat(t: float) -> float:
+    """The first beat at or after t (monotonic seconds)."""
+    return math.ceil(t / PROBE_BEAT) * PROBE_BEAT
+
+
 def budget_period(hosts: int) -> float:
-    """The shortest probe period the budget allows each host of a fleet of `hosts`
-    (a host is probed every max(STATS_EVERY, this))."""
-    return hosts / PROBE_BUDGET
+    """The shortest probe period the budget allows each host of a fleet of `hosts`, in
+    whole beats (a host is probed every max(STATS_EVERY, this))."""
+    return math.ceil(hosts / PROBE_BUDGET / PROBE_BEAT) * PROBE_BEAT
 
 
 #: A new latency is published when it moved by more than this factor, at most every
