@@ -33,11 +33,14 @@ def test_an_endpoint_silent_longer_than_the_bound_is_stale_then_fresh_again() ->
     assert (name, latency, silent) == ("a", 12.0, ())  # the slowest endpoint's round trip
     assert confirmed is not None and confirmed <= now
     assert session.health(now) is None  # nothing new: nothing to publish
-    # Docker keeps answering; libvirtd says nothing for longer than the bound.
-    session._heard[QEMU] = now - STALE_AFTER - 1
-    change = session.health(now)
+    # Later: Docker kept answering; libvirtd said nothing for longer than the bound.
+    heard = session._heard[QEMU]
+    later = heard + STALE_AFTER + 1
+    session._heard[DOCKER] = later - 1
+    change = session.health(later)
     assert change is not None and change[3] == (QEMU,)
-    assert change[2] == now - STALE_AFTER - 1  # since when nothing confirmed it
+    assert change[2] == heard  # since when nothing confirmed it
+    assert session.health(later + 1) is None  # said once
     session._answered(QEMU, 0.004)
     change = session.health(time.time())
     assert change is not None and change[3] == ()

@@ -78,6 +78,7 @@ class Connection(Endpoints, Stats, Logs):
                                     keepalive=self.keepalive_every)
             self.tunnel.connect(ssh_deadline)
         self.endpoint_status = {}
+        self._health_dirty = True
         self._retry.clear()
         specs = self._specs
         # In parallel: one hung daemon costs its own deadline, not the others'.

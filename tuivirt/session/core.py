@@ -120,12 +120,20 @@ class SessionCore:
         self._round_trip: dict[str, float] = {}
         #: what check_health last published: (latency ms, silent endpoints, when)
         self._health_shown: tuple[float | None, tuple[str, ...], float] = (None, (), 0.0)
+        #: health() has news to look for: something it reads changed since it last ran
+        #: (an answer, an endpoint's status, the host's state). Set by any thread, with
+        #: no lock: health() clears it before it reads.
+        self._health_dirty = True
+        #: when health() must run again even with nothing new (epoch s): the first
+        #: endpoint to fall silent, or a held-back latency's turn
+        self._health_due = 0.0
         #: the consoles this session opened -> the endpoint carrying each ("ssh": the link)
         self._consoles: weakref.WeakKeyDictionary[Transport, str] = (
             weakref.WeakKeyDictionary())
 
     def _set_state(self, state: HostState, reason: str = "") -> None:
         self.state, self.reason = state, reason
+        self._health_dirty = True
         self.inventory.set_host(self.name, state, reason, down=self.endpoints_down())
 
     @property
@@ -150,6 +158,12 @@ class SessionCore:
         self._heard[spec] = time.time()
         if round_trip is not None:
             self._round_trip[spec] = round_trip
+        self._health_dirty = True
+
+    def _set_endpoint_status(self, spec: str, status: str) -> None:
+        """"ok", or why the endpoint is down."""
+        self.endpoint_status[spec] = status
+        self._health_dirty = True
 
     @property
     def keepalive_every(self) -> float:
@@ -178,6 +192,9 @@ class SessionCore:
         probe of a hung daemon for the whole timeout, which is when this matters.
         """
         now = time.time() if now is None else now
+        if not self._health_dirty and now < self._health_due:
+            return None  # nothing it reads changed, and no endpoint fell silent yet
+        self._health_dirty = False
         status = dict(self.endpoint_status)  # a copy: the event thread changes it
         up = [spec for spec, st in status.items() if st == "ok"] if self.reachable else []
         heard = [self._heard.get(spec, now) for spec in up]
@@ -188,11 +205,17 @@ class SessionCore:
         trips = [self._round_trip[spec] for spec in up if spec in self._round_trip]
         latency = round(max(trips) * 1000, 1) if trips else None
         shown_latency, shown_silent, shown_at = self._health_shown
-        moved = latency is not None and (
+        out_of_band = latency is not None and (
             shown_latency is None
-            or (now - shown_at >= LATENCY_PUBLISH_EVERY
-                and not shown_latency / LATENCY_BAND <= latency
-                <= shown_latency * LATENCY_BAND))
+            or not shown_latency / LATENCY_BAND <= latency <= shown_latency * LATENCY_BAND)
+        moved = out_of_band and (shown_latency is None
+                                 or now - shown_at >= LATENCY_PUBLISH_EVERY)
+        # Nothing new, this must run again when the next endpoint falls silent, or when
+        # a latency held back (published less than LATENCY_PUBLISH_EVERY ago) may show.
+        due = [when + stale_after for when in heard if now - when <= stale_after]
+        if out_of_band and not moved:
+            due.append(shown_at + LATENCY_PUBLISH_EVERY)
+        self._health_due = min(due, default=float("inf"))
         if silent == shown_silent and not moved:
             return None
         if not moved:

@@ -92,7 +92,7 @@ class Endpoints(SessionCore):
             self.libvirt = sorted([*self.libvirt, endpoint],
                                   key=lambda e: order.index(e.endpoint)
                                   if e.endpoint in order else len(order))
-        self.endpoint_status[spec] = "ok"
+        self._set_endpoint_status(spec, "ok")
         self._retry.pop(spec, None)
 
     def _endpoint_down(self, spec: str, reason: str) -> None:
@@ -103,7 +103,7 @@ class Endpoints(SessionCore):
         if not reason.startswith(spec):
             reason = f"{spec}: {reason}"
         self.end_consoles(reason, spec)
-        self.endpoint_status[spec] = reason
+        self._set_endpoint_status(spec, reason)
         _next, backoff = self._retry.get(spec, (0.0, 0.5))
         backoff = min(backoff * 2, ENDPOINT_MAX_BACKOFF)
         self._retry[spec] = (time.monotonic() + backoff, backoff)
@@ -201,7 +201,7 @@ class Endpoints(SessionCore):
                 endpoint.endpoint) is endpoint:
             # `tuivirt console`: say so now (on libvirt's event thread: no closing here);
             # ensure_connected opens it again.
-            self.endpoint_status[endpoint.endpoint] = f"{endpoint.endpoint}: {reason}"
+            self._set_endpoint_status(endpoint.endpoint, f"{endpoint.endpoint}: {reason}")
             self.end_consoles(f"{endpoint.endpoint}: {reason}", endpoint.endpoint)
             if self.reachable:
                 self._publish_state()
