@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from rich.color import Color
+from textual.app import App, ComposeResult
 from textual.widgets import Input
 
 from tests.ui.pilot import DEMO_GUESTS, feed, until
@@ -145,6 +146,36 @@ def test_panel_order_words_and_summary() -> None:
     assert (up.state, up.latency, up.since, up.dim) == ("connected", "2.3ms", "5m ago", False)
     assert summary([*statuses.values(), None]) == \
         "5 hosts: 1 up, 1 degraded, 1 lost, 1 stale, 1 connecting"
+
+
+async def test_panel_lines_follow_each_change_and_are_made_once_per_change() -> None:
+    """The 1 s timer finds most hosts as they were: their lines are reused, and any change
+    (status, guest count, the minute of "since") shows at the next tick."""
+    now = 1_790_000_000.0
+    guests = ["a", "a", "b"]
+
+    class PanelApp(App[None]):
+        def compose(self) -> ComposeResult:
+            yield HostPanel([HostInfo("a"), HostInfo("b")], guest_hosts=lambda: guests,
+                            clock=lambda: now)
+
+    async with PanelApp().run_test() as pilot:
+        panel = pilot.app.query_one(HostPanel)
+        panel.apply(Diff(hosts=(HostStatus("a", HostState.CONNECTED, since=now - 90),
+                                HostStatus("b", HostState.CONNECTED, since=now - 30))))
+        first = panel.lines(now)
+        assert [(x.name, x.guests, x.since) for x in first] == [("a", "2", "1m ago"),
+                                                               ("b", "1", "<1m ago")]
+        again = panel.lines(now + 1)
+        assert again[0] is first[0] and again[1] is first[1]  # nothing new: nothing made
+        assert panel.lines(now + 31)[1].since == "1m ago"  # b's minute turned
+        guests.append("b")
+        added = Guest(host="b", kind="kvm", name="vm", id="b-1", state=GuestState.RUNNING,
+                      endpoint="qemu:///system", vcpus=1, memory_mib=64)
+        panel.apply(Diff(added=(added,), hosts=(
+            HostStatus("a", HostState.LOST, "no route", since=now + 40),)))
+        lost, b = panel.lines(now + 41)
+        assert (lost.name, lost.state, lost.since, b.guests) == ("a", "lost", "<1m ago", "2")
 
 
 def mixed_fleet(count: int) -> tuple[Config, Diff]:

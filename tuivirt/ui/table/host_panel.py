@@ -135,6 +135,15 @@ class HostLine:
                 f"{self.guests:>6}  {self.since:<13} {self.note}").rstrip()
 
 
+def since_text(status: HostStatus | None, now: float) -> str:
+    """Since when the host is in its state; for a stale host, how long it said nothing."""
+    if status is None:
+        return ""
+    if status.is_stale:
+        return silent_for(now - (status.confirmed or now))
+    return ago(now - status.since)
+
+
 def host_line(info: HostInfo, status: HostStatus | None, guests: int,
               now: float) -> HostLine:
     state = state_word(status)
@@ -143,13 +152,10 @@ def host_line(info: HostInfo, status: HostStatus | None, guests: int,
         notes.append("read-only")
     if info.tags:
         notes.append(" ".join(f"#{t}" for t in info.tags))
-    since = ""
+    since = since_text(status, now)
     if status is not None:
         if status.is_stale:
-            since = silent_for(now - (status.confirmed or now))
             notes.append("no answer from " + ", ".join(status.silent))
-        else:
-            since = ago(now - status.since)
         if status.reason:
             notes.append(status.reason)  # the daemon's or SSH's own words
     colour = "warning" if state == "stale" else STATE_STYLE[
@@ -334,6 +340,8 @@ class HostPanel(Vertical):
         self.filter_text = ""
         self.filter_error = ""
         self._shown: tuple[str, list[HostLine]] | None = None
+        #: host -> ((status, guests, since text), its line, its rank), as last made
+        self._made: dict[str, tuple[tuple[HostStatus | None, int, str], HostLine, int]] = {}
 
     def compose(self) -> ComposeResult:
         yield Static(id="host-summary")
@@ -407,15 +415,24 @@ class HostPanel(Vertical):
         now = self._clock() if now is None else now
         if self._counts is None:
             self._counts = Counter(self._guest_hosts())
-        counts, statuses = self._counts, self.statuses
+        counts, statuses, made = self._counts, self.statuses, self._made
         chosen = []
         for name, info in self.hosts.items():
             status = statuses.get(name)
-            line = host_line(info, status, counts.get(name, 0), now)
+            guests = counts.get(name, 0)
+            # The 1 s timer mostly finds each host as it was: its line is made again
+            # only when its status, its guest count or its "since" text changed.
+            key = (status, guests, since_text(status, now))
+            known = made.get(name)
+            if known is not None and known[0][0] is status and known[0][1:] == key[1:]:
+                line, order = known[1], known[2]
+            else:
+                line, order = host_line(info, status, guests, now), rank(status)
+                made[name] = (key, line, order)
             if self.filter_text and not self._match(
                     f"{line.name}\n{line.state}\n{line.note}"):
                 continue
-            chosen.append((rank(status), name, line))
+            chosen.append((order, name, line))
         chosen.sort(key=lambda item: (item[0], item[1]))
         return [line for _rank, _name, line in chosen]
 
