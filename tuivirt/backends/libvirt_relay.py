@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import struct
+from collections.abc import Iterator
 from typing import Any
 
 #: A frame's header (XDR, big-endian): length (of the whole frame), program, version,
@@ -61,15 +62,7 @@ class Opening:
             return data, b""
         self._from_client += data
         to_daemon, to_client = bytearray(), bytearray()
-        while not self.piping:
-            try:
-                frame = _frame(self._from_client)
-            except _NotOpening:
-                self.piping = True
-                break
-            if frame is None:
-                break
-            del self._from_client[:len(frame)]
+        for frame in self._frames(self._from_client):
             answer = self._answer(frame)
             if answer is not None:
                 to_client += answer
@@ -83,18 +76,20 @@ class Opening:
         if self.piping:
             return b"", data
         self._from_daemon += data
-        to_client = bytearray()
-        while True:
+        return self._out(bytearray(), bytearray(b"".join(self._frames(self._from_daemon))))
+
+    def _frames(self, buf: bytearray) -> Iterator[bytes]:
+        """The whole frames at buf's start, taken out of it, while this is an opening."""
+        while not self.piping:
             try:
-                frame = _frame(self._from_daemon)
+                frame = _frame(buf)
             except _NotOpening:
                 self.piping = True
-                break
+                return
             if frame is None:
-                break
-            del self._from_daemon[:len(frame)]
-            to_client += frame
-        return self._out(bytearray(), to_client)
+                return
+            del buf[:len(frame)]
+            yield frame
 
     def _answer(self, frame: bytes) -> bytes | None:
         """The reply to the client's keepalive question, or None for any other frame."""
