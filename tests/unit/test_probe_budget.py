@@ -6,6 +6,7 @@ shows a live host stale, and a silent one still turns stale."""
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import threading
 import time
 from pathlib import Path
@@ -94,8 +95,10 @@ def test_hosts_in_the_same_slot_probe_together_on_the_beat(
     fleet = Fleet(Config(hosts=hosts), live=True)
     rounds: dict[str, list[float]] = {}
     for session in fleet.sessions.values():
+        mine: list[float] = rounds.setdefault(session.name, [])
+
         def counted(endpoint: object, sample: object = session._sample_cpu,
-                    mine: list[float] = rounds.setdefault(session.name, [])) -> bool:
+                    mine: list[float] = mine) -> bool:
             mine.append(time.monotonic())
             return sample(endpoint)  # type: ignore[operator,no-any-return]
 
@@ -111,7 +114,7 @@ def test_hosts_in_the_same_slot_probe_together_on_the_beat(
         assert (at % beat) < 0.05 or (at % beat) > beat - 0.01, (at, rounds)
     for mine, theirs in zip(first, second, strict=False):  # together
         assert abs(mine - theirs) < 0.05, rounds
-    for earlier, later in zip(first, first[1:], strict=False):  # one period apart
+    for earlier, later in itertools.pairwise(first):  # one period apart
         assert abs((later - earlier) - 3 * beat) < 0.05, first
 
 
