@@ -12,19 +12,18 @@ from typing import Any
 
 import pytest
 
-from tuivirt.backends import libvirt_relay
 from tuivirt.backends.ssh import SSHTunnel
 from tuivirt.config import HostConfig
 
 
-class _Forwards:
-    """libvirt's forward (libvirt_relay.serve), slow to listen, counted."""
+class _SlowConnection:
+    """Stands in for asyncssh's connection: a forward takes a while to listen."""
 
     def __init__(self) -> None:
-        self.made = 0
+        self.forwards = 0
 
-    async def serve(self, _conn: Any, local: str, _remote: str) -> Any:
-        self.made += 1
+    async def forward_local_path(self, local: str, _remote: str) -> Any:
+        self.forwards += 1
         await asyncio.sleep(0.05)
         listener = socket.socket(socket.AF_UNIX)
         listener.bind(local)
@@ -40,9 +39,8 @@ def test_two_endpoints_forwarding_one_socket_at_once_share_one_forward(
     monkeypatch.setenv("XDG_RUNTIME_DIR", short)
     tunnel = SSHTunnel(HostConfig(name="rack2", ssh="root@rack2", libvirt=(
         "qemu:///system", "lxc:///system")))
-    forwards = _Forwards()
-    monkeypatch.setattr(libvirt_relay, "serve", forwards.serve)
-    tunnel._conn = object()  # connected (the forward itself is the fake above)
+    fake = _SlowConnection()
+    tunnel._conn = fake
     found: list[str] = []
     errors: list[BaseException] = []
 
@@ -59,7 +57,7 @@ def test_two_endpoints_forwarding_one_socket_at_once_share_one_forward(
         thread.join(10)
     assert not errors
     assert len(set(found)) == 1 and Path(found[0]).is_socket()
-    assert forwards.made == 1
+    assert fake.forwards == 1
     for listener in tunnel._listeners:
         listener.close()
     shutil.rmtree(short)

@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from tuivirt import paths
-from tuivirt.backends import libvirt_relay
 from tuivirt.config import HostConfig
 from tuivirt.errors import HostError
 
@@ -539,8 +538,6 @@ class SSHTunnel:
             local.unlink()
 
         async def start() -> Any:
-            if what == "libvirt":  # declines libvirtd's keepalive pings (see the module)
-                return await libvirt_relay.serve(self._conn, str(local), remote_path)
             return await self._conn.forward_local_path(str(local), remote_path)
 
         try:
