@@ -5,6 +5,7 @@ and a host that stops answering turning stale."""
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from typing import Any
@@ -351,3 +352,43 @@ async def test_a_panel_repaint_does_not_generate_the_theme_for_every_line(
         after = lost_colour()
         assert after is not None and after != before and \
             after == str(Color.parse(generate()["error"]).triplet)
+
+
+async def test_a_host_whose_latency_moved_repaints_its_own_line_only(
+        state_home: object) -> None:
+    # With 100 SSH hosts a latency or two moves every second; the panel repainted all
+    # its lines each time. Now only the moved host's line is drawn again, and it shows
+    # the new figure.
+    app = fixed_fleet_app(12)  # every line in sight
+    async with app.run_test(size=(140, 40)) as pilot:
+        await feed(pilot)
+        panel = panel_of(app)
+        host_list = panel.host_list
+        await pilot.pause(0.2)
+        drawn: list[int] = []
+        draw = host_list.render_line
+
+        def counted(y: int) -> Any:
+            drawn.append(y)
+            return draw(y)
+
+        host_list.render_line = counted  # type: ignore[method-assign]
+        row = next(i for i, x in enumerate(host_list.lines)
+                   if x.state == "connected" and i > 2)
+        name = host_list.lines[row].name
+        panel.apply(Diff(hosts=(dataclasses.replace(panel.statuses[name],
+                                                    latency_ms=987.0),)))
+        y = row + 1 - round(host_list.scroll_y)
+        assert await until(pilot, lambda: y in drawn)
+        await pilot.pause(0.2)
+        assert set(drawn) == {y}, drawn
+        assert "987" in "".join(s.text for s in draw(y))
+        # A host lost moves up among the lost: every line between where it was and
+        # where it is now is drawn again, with what it shows now.
+        drawn.clear()
+        panel.apply(Diff(hosts=(HostStatus(name, HostState.LOST, "gone", since=NOW),)))
+        new_row = next(i for i, x in enumerate(host_list.lines) if x.name == name)
+        moved = set(range(new_row + 1, row + 2))  # the lines between, as drawn (+1 header)
+        assert new_row < row
+        assert await until(pilot, lambda: moved <= set(drawn), timeout=5), drawn
+        assert "lost" in "".join(s.text for s in draw(new_row + 1))
