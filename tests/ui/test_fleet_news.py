@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import itertools
 import threading
 import time
 from typing import Any
@@ -18,7 +19,7 @@ from tuivirt.config import Config, HostConfig
 from tuivirt.inventory import Diff, HostStatus
 from tuivirt.model import Guest, GuestState, HostState
 from tuivirt.ui.app import TuivirtApp
-from tuivirt.ui.common.fleet_news import merged
+from tuivirt.ui.common.fleet_news import STORM_EVERY, merged
 from tuivirt.ui.messages import InventoryChanged
 
 
@@ -80,6 +81,58 @@ async def test_a_storm_of_news_is_taken_in_a_few_batches_and_a_lone_change_at_on
         assert await until(pilot, lambda: len(table.guests) == 200, 5), len(table.guests)
         assert len(taken) <= 15, len(taken)  # was 200: one per diff
         await asyncio.sleep(0.3)
+        taken.clear()
+        began = time.monotonic()
+        inventory.upsert(vm("a", GuestState.PAUSED, host="h042"))
+        assert await until(pilot, lambda: table.guests[vm("a", host="h042").key].state
+                           == GuestState.PAUSED, 2)
+        assert time.monotonic() - began < 0.1 and len(taken) == 1
+    gc.unfreeze()  # the fleet counted as connected: not for the tests after this one
+
+
+async def test_a_long_storm_is_taken_four_times_a_second_and_what_follows_a_pause_at_once(
+        state_home: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Hosts connecting one after another for 2 s: after two batches that each found news
+    waiting, the UI takes the storm every STORM_EVERY (each batch is a frame the
+    connecting sessions wait for), never leaving news unshown longer; a state change
+    after the storm shows at once again."""
+    config = Config(hosts=tuple(HostConfig(name=f"h{i:03d}", libvirt=("qemu:///system",))
+                                for i in range(200)))
+    app = TuivirtApp(config, start_sessions=False)
+    inventory = app.fleet.inventory
+    when: list[float] = []
+    taken = messages_taken(monkeypatch)
+    handler = TuivirtApp.on_inventory_changed
+
+    def timed(self: TuivirtApp, message: InventoryChanged) -> None:
+        when.append(time.monotonic())
+        handler(self, message)
+
+    monkeypatch.setattr(TuivirtApp, "on_inventory_changed", timed)
+    async with app.run_test(size=(120, 30)) as pilot:
+        table = app.main.table
+
+        def storm() -> None:  # a host's rows every 10 ms for 2 s
+            for i in range(200):
+                inventory.set_host(f"h{i:03d}", HostState.CONNECTED)
+                inventory.replace_endpoint(f"h{i:03d}", "qemu:///system",
+                                           [vm("a", host=f"h{i:03d}")])
+                time.sleep(0.01)
+
+        began = time.monotonic()
+        thread = threading.Thread(target=storm)
+        thread.start()
+        while thread.is_alive():
+            await asyncio.sleep(0.01)
+        ended = time.monotonic()
+        assert await until(pilot, lambda: len(table.guests) == 200, 5), len(table.guests)
+        gaps = [b - a for a, b in itertools.pairwise(when)]
+        # At NEWS_EVERY alone a storm of 2 s was ~22 batches (frames).
+        assert len(when) <= (ended - began) / STORM_EVERY + 4, (len(when), gaps)
+        assert when[0] - began < 0.1  # the first news at once
+        assert all(g < STORM_EVERY + 0.15 for g in gaps), gaps  # never left waiting
+        assert when[-1] - ended < STORM_EVERY + 0.15
+        await asyncio.sleep(STORM_EVERY + 0.1)
         taken.clear()
         began = time.monotonic()
         inventory.upsert(vm("a", GuestState.PAUSED, host="h042"))

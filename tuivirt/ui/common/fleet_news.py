@@ -7,7 +7,13 @@ coming (100 SSH hosts connecting: ~400 diffs in 3 s) the UI thread takes what ar
 at most every NEWS_EVERY seconds, merged into one diff. One diff per message made it
 lay out, count and repaint the table and the host panel ~30 times a second, holding
 the GIL the connecting sessions needed: the rows of 100 hosts took twice as long to
-come as `tuivirt list` takes.
+come as `tuivirt list` takes. Once STORM_AFTER batches in a row were storm-sized (at
+least STORM_NEWS diffs, the first of them arriving while the batch before held it
+back), the storm is taken every STORM_EVERY seconds until a batch is not: at 100 SSH
+hosts the UI thread then paints ~12 frames while they connect instead of ~45, and its
+~0.2 s of CPU less go to the handshakes. A user's actions (a few diffs each) never
+count as a storm: a toggle key reads the row's state, which must not lag; a change
+after a pause shows at once.
 
 Sampled figures alone (CPU %, memory: a 100-host fleet samples ~7 guests a second) wait
 up to MEASURED_EVERY, so they cost the UI one repaint a second, not one each. Any other
@@ -36,6 +42,13 @@ if TYPE_CHECKING:
 NEWS_EVERY = 0.1
 #: ... when all that waits is sampled figures.
 MEASURED_EVERY = 1.0
+#: ... in a storm: each of the last STORM_AFTER batches held STORM_NEWS diffs or more,
+#: arriving within the interval after the batch before (100 SSH hosts connecting: ~13 a
+#: batch). Its frames are what a storm costs the UI thread; 4 a second still show the
+#: rows coming.
+STORM_EVERY = 0.25
+STORM_AFTER = 2
+STORM_NEWS = 8
 
 
 class NewsWaiting(Message):
@@ -79,6 +92,8 @@ class FleetNews:
     _news_urgent = False  # something other than sampled figures waits
     _news_taken = 0.0  # monotonic time of the last batch taken
     _news_due_at: float | None = None  # when the batch scheduled is taken
+    _news_urgent_at = 0.0  # monotonic time the batch's first news (not figures) arrived
+    _news_storm = 0  # storm-sized batches in a row
 
     def follow_fleet_news(self) -> None:
         app: App[int] = self  # type: ignore[assignment]
@@ -90,8 +105,9 @@ class FleetNews:
                 self._news.append(diff)
                 first = len(self._news) == 1
                 hurry = not diff.measured and not self._news_urgent
-                if not diff.measured:
+                if hurry:
                     self._news_urgent = True
+                    self._news_urgent_at = time.monotonic()
                 if not (first or hurry):
                     return  # the batch this joins is announced already
             with contextlib.suppress(RuntimeError):  # the app's loop closed under us
@@ -99,9 +115,15 @@ class FleetNews:
 
         self._unsubscribe_news = self.fleet.inventory.subscribe(forward)
 
+    def _news_every(self, urgent: bool) -> float:
+        """The least time from the last batch to the next."""
+        if not urgent:
+            return MEASURED_EVERY
+        return STORM_EVERY if self._news_storm >= STORM_AFTER else NEWS_EVERY
+
     def on_news_waiting(self, _message: NewsWaiting) -> None:
         with self._news_lock:
-            every = NEWS_EVERY if self._news_urgent else MEASURED_EVERY
+            every = self._news_every(self._news_urgent)
         due = max(time.monotonic(), self._news_taken + every)
         if self._news_due_at is not None and self._news_due_at <= due:
             return  # taken soon enough already
@@ -118,10 +140,13 @@ class FleetNews:
         if self._news_due_at is not None and self._news_due_at > now + 0.001:
             return  # an earlier timer, overtaken by a later plan (nothing is lost)
         self._news_due_at = None
-        self._news_taken = now
         with self._news_lock:
             diffs, self._news = self._news, []
-            self._news_urgent = False
+            urgent, self._news_urgent = self._news_urgent, False
+            # Held back: its first news came within the interval after the last batch.
+            held = urgent and self._news_urgent_at < self._news_taken + self._news_every(True)
+        self._news_storm = self._news_storm + 1 if held and len(diffs) >= STORM_NEWS else 0
+        self._news_taken = now
         if diffs:
             app: App[int] = self  # type: ignore[assignment]
             app.post_message(InventoryChanged(diffs[0] if len(diffs) == 1
