@@ -19,7 +19,7 @@ from tuivirt.config import Config, HostConfig
 from tuivirt.inventory import Diff, HostStatus
 from tuivirt.model import Guest, GuestState, HostState
 from tuivirt.ui.app import TuivirtApp
-from tuivirt.ui.common.fleet_news import STORM_EVERY, merged
+from tuivirt.ui.common.fleet_news import NEWS_EVERY, STORM_EVERY, merged
 from tuivirt.ui.messages import InventoryChanged
 
 
@@ -139,6 +139,33 @@ async def test_a_long_storm_is_taken_four_times_a_second_and_what_follows_a_paus
         await asyncio.sleep(STORM_EVERY + 0.1)
         await a_lone_change_shows_at_once(pilot, app, taken)
     gc.unfreeze()  # the fleet counted as connected: not for the tests after this one
+
+
+async def test_sampled_figures_piled_up_in_a_big_fleet_do_not_make_a_users_changes_a_storm(
+        state_home: object) -> None:
+    """Three state changes in quick succession, each batch also carrying the 30 CPU
+    samples a big fleet piles up meanwhile: no storm (the samples are not news), so the
+    last change is not held back for the storm interval."""
+    config = Config(hosts=(HostConfig(name="h", libvirt=("qemu:///system",)),))
+    app = TuivirtApp(config, start_sessions=False)
+    inventory = app.fleet.inventory
+    async with app.run_test(size=(120, 30)) as pilot:
+        table = app.main.table
+        inventory.set_host("h", HostState.CONNECTED)
+        inventory.replace_endpoint("h", "qemu:///system", [vm(f"g{i:02d}") for i in range(30)])
+        assert await until(pilot, lambda: len(table.guests) == 30, 3)
+        await asyncio.sleep(1.1)
+        waited = []
+        for rnd in range(4):
+            for i in range(30):
+                inventory.upsert(vm(f"g{i:02d}").replace(cpu_percent=float(rnd * 30 + i)))
+            state = GuestState.PAUSED if rnd % 2 == 0 else GuestState.RUNNING
+            began = time.monotonic()
+            inventory.upsert(vm("g00", state).replace(cpu_percent=float(rnd * 30)))
+            assert await until(pilot, lambda s=state: table.guests[vm("g00").key].state == s, 2)
+            waited.append(time.monotonic() - began)
+        # At the storm interval the later ones waited ~0.25 s; NEWS_EVERY is 0.1 s.
+        assert max(waited) < (NEWS_EVERY + STORM_EVERY) / 2, waited
 
 
 async def test_sampled_figures_wait_for_one_batch_a_second_but_never_overtake_news(
