@@ -143,9 +143,9 @@ async def test_a_long_storm_is_taken_four_times_a_second_and_what_follows_a_paus
 
 async def test_sampled_figures_piled_up_in_a_big_fleet_do_not_make_a_users_changes_a_storm(
         state_home: object) -> None:
-    """Three state changes in quick succession, each batch also carrying the 30 CPU
+    """Four state changes in quick succession, each batch also carrying the 30 CPU
     samples a big fleet piles up meanwhile: no storm (the samples are not news), so the
-    last change is not held back for the storm interval."""
+    later changes are not held back for the storm interval."""
     config = Config(hosts=(HostConfig(name="h", libvirt=("qemu:///system",)),))
     app = TuivirtApp(config, start_sessions=False)
     inventory = app.fleet.inventory
