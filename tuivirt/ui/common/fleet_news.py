@@ -42,10 +42,10 @@ if TYPE_CHECKING:
 NEWS_EVERY = 0.1
 #: ... when all that waits is sampled figures.
 MEASURED_EVERY = 1.0
-#: ... in a storm: each of the last STORM_AFTER batches held STORM_NEWS diffs or more,
-#: arriving within the interval after the batch before (100 SSH hosts connecting: ~13 a
-#: batch). Its frames are what a storm costs the UI thread; 4 a second still show the
-#: rows coming.
+#: ... in a storm: each of the last STORM_AFTER batches held STORM_NEWS diffs or more
+#: (sampled figures not counted), arriving within the interval after the batch before
+#: (100 SSH hosts connecting: ~13 a batch). Its frames are what a storm costs the UI
+#: thread; 4 a second still show the rows coming.
 STORM_EVERY = 0.25
 STORM_AFTER = 2
 STORM_NEWS = 8
