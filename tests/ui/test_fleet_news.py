@@ -45,6 +45,20 @@ def messages_taken(monkeypatch: pytest.MonkeyPatch,
     return taken
 
 
+def one_host_app() -> TuivirtApp:
+    """An app over one host `h` (no sessions: the test feeds its inventory)."""
+    config = Config(hosts=(HostConfig(name="h", libvirt=("qemu:///system",)),))
+    return TuivirtApp(config, start_sessions=False)
+
+
+async def guests_shown(pilot: Any, app: TuivirtApp, guests: list[Guest]) -> None:
+    """Host `h` up with `guests`, on screen, and the first batch's interval long past."""
+    app.fleet.inventory.set_host("h", HostState.CONNECTED)
+    app.fleet.inventory.replace_endpoint("h", "qemu:///system", guests)
+    assert await until(pilot, lambda: len(app.main.table.guests) == len(guests), 3)
+    await asyncio.sleep(1.1)
+
+
 async def a_lone_change_shows_at_once(pilot: Any, app: TuivirtApp,
                                       taken: list[InventoryChanged]) -> None:
     """h042's guest `a` paused, after a pause in the news: on screen within 0.1 s, alone."""
@@ -146,15 +160,11 @@ async def test_sampled_figures_piled_up_in_a_big_fleet_do_not_make_a_users_chang
     """Four state changes in quick succession, each batch also carrying the 30 CPU
     samples a big fleet piles up meanwhile: no storm (the samples are not news), so the
     later changes are not held back for the storm interval."""
-    config = Config(hosts=(HostConfig(name="h", libvirt=("qemu:///system",)),))
-    app = TuivirtApp(config, start_sessions=False)
+    app = one_host_app()
     inventory = app.fleet.inventory
     async with app.run_test(size=(120, 30)) as pilot:
         table = app.main.table
-        inventory.set_host("h", HostState.CONNECTED)
-        inventory.replace_endpoint("h", "qemu:///system", [vm(f"g{i:02d}") for i in range(30)])
-        assert await until(pilot, lambda: len(table.guests) == 30, 3)
-        await asyncio.sleep(1.1)
+        await guests_shown(pilot, app, [vm(f"g{i:02d}") for i in range(30)])
         waited = []
         for rnd in range(4):
             for i in range(30):
@@ -172,16 +182,12 @@ async def test_sampled_figures_wait_for_one_batch_a_second_but_never_overtake_ne
         state_home: object, monkeypatch: pytest.MonkeyPatch) -> None:
     """A 100-host fleet samples ~7 guests' CPU % a second: each was a repaint. Figures
     alone are taken once a second; a state change takes them along at once, in order."""
-    config = Config(hosts=(HostConfig(name="h", libvirt=("qemu:///system",)),))
-    app = TuivirtApp(config, start_sessions=False)
+    app = one_host_app()
     inventory = app.fleet.inventory
     taken = messages_taken(monkeypatch)
     async with app.run_test(size=(120, 30)) as pilot:
         table = app.main.table
-        inventory.set_host("h", HostState.CONNECTED)
-        inventory.replace_endpoint("h", "qemu:///system", [vm(f"g{i}") for i in range(8)])
-        assert await until(pilot, lambda: len(table.guests) == 8, 3)
-        await asyncio.sleep(1.1)
+        await guests_shown(pilot, app, [vm(f"g{i}") for i in range(8)])
         taken.clear()
         began = time.monotonic()
         for rnd in range(3):  # three rounds of samples over ~1.5 s

@@ -351,7 +351,6 @@ class HostPanel(Vertical):
         self.filter_text = ""
         self.filter_error = ""
         self._shown: tuple[str, list[HostLine]] | None = None
-        self._summary: str | None = None  # the summary line as last shown
         #: host -> ((status, guests, since text), its line, its rank), as last made
         self._made: dict[str, tuple[tuple[HostStatus | None, int, str], HostLine, int]] = {}
 
@@ -475,6 +474,5 @@ class HostPanel(Vertical):
         summary_line = self.query_one("#host-summary", Static)
         summary_line.set_class(bool(self.filter_error), "-invalid")
         text = self.summary_text(len(lines))
-        if text != self._summary:  # one fixed line: no relayout of the screen for it
-            self._summary = text
+        if text != summary_line.content:  # one fixed line: no relayout of the screen for it
             summary_line.update(text, layout=False)
