@@ -217,7 +217,12 @@ class TuivirtApp(FleetNews, ThreadJobs, GuestKeysFirst, App[int]):
 
     def _performed(self, step: Step, _: object = None) -> None:
         self._busy(step, None)
-        self.notify(f"{step.address}: {step.action.outcome(step.enable)}", timeout=4)
+        # The step put the guest's new record in the inventory before it returned: the
+        # row shows it before the outcome is said (a toggle pressed again right after
+        # "autostart on" read the row as off while the news waited for its interval).
+        self.news_now()
+        self.call_later(self.notify, f"{step.address}: {step.action.outcome(step.enable)}",
+                        timeout=4)
 
     def _failed(self, step: Step, error: BaseException) -> None:
         self._busy(step, None)

@@ -154,6 +154,13 @@ class FleetNews:
             app.post_message(InventoryChanged(diffs[0] if len(diffs) == 1
                                               else merged(diffs)))
 
+    def news_now(self) -> None:
+        """Take what waits now, whatever the interval (posted, so it keeps its place
+        behind batches already posted). For what must show before the next message: an
+        action's outcome, after which a toggle key reads the row's new state."""
+        self._news_due_at = None
+        self._take_news()
+
     def stop_fleet_news(self) -> None:
         if self._unsubscribe_news is not None:
             self._unsubscribe_news()
