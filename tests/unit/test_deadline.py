@@ -107,3 +107,77 @@ def test_calls_reuse_idle_threads_and_idle_threads_end(
     release.set()
     time.sleep(1.2)  # past IDLE_FOR: the idle threads end
     assert not [t for t in seen if t.is_alive()]
+
+
+class CountingCondition(threading.Condition):
+    """The watch's condition, counting how often a call had to wake the watch thread."""
+
+    def __init__(self) -> None:
+        super().__init__(threading.Lock())
+        self.notified = 0
+
+    def notify(self, n: int = 1) -> None:
+        self.notified += 1
+        super().notify(n)
+
+
+@pytest.fixture()
+def watch(monkeypatch: pytest.MonkeyPatch) -> CountingCondition:
+    """A watch of the test's own (the process's one may have seen other timeouts)."""
+    fresh = deadline_module._Watch()
+    fresh._cond = counting = CountingCondition()
+    monkeypatch.setattr(deadline_module, "_watch", fresh)
+    return counting
+
+
+def test_calls_in_place_run_on_the_callers_thread_and_never_wake_the_watch(
+        watch: CountingCondition) -> None:
+    """A host's upkeep probes from its own thread: no hand-over to a call thread and
+    back (two wake-ups a probe), and no wake-up of the watch either."""
+    deadline = Deadline("h", "qemu:///system", timeout=2.0)
+    told: list[EndpointHung] = []
+    with deadline_module.in_place(told.append):
+        threads = {deadline.run("probe", threading.get_ident) for _ in range(50)}
+        with pytest.raises(HostError, match="refused"):
+            deadline.run("fails", lambda: (_ for _ in ()).throw(HostError("h", "refused")))
+    assert threads == {threading.get_ident()}
+    assert watch.notified == 0 and not told and not deadline.hung
+    # Outside the block, calls go to a call thread again.
+    assert deadline.run("probe", threading.get_ident) != threading.get_ident()
+
+
+def test_a_call_in_place_that_hangs_is_told_at_its_deadline_and_dropped_when_it_returns(
+        watch: CountingCondition) -> None:
+    recovered = threading.Event()
+    deadline = Deadline("h", "qemu:///system", timeout=0.3, on_recovered=recovered.set)
+    told: list[tuple[float, EndpointHung]] = []
+    release = threading.Event()
+    outcome: list[BaseException | str] = []
+
+    def upkeep() -> None:
+        with deadline_module.in_place(lambda exc: told.append((time.monotonic(), exc))):
+            try:
+                outcome.append(deadline.run("cpu_times", lambda: release.wait(10) and "late"))
+            except EndpointHung as exc:
+                outcome.append(exc)
+
+    started = time.monotonic()
+    caller = threading.Thread(target=upkeep)
+    caller.start()
+    end = time.monotonic() + 3
+    while not told and time.monotonic() < end:
+        time.sleep(0.01)
+    assert told, "the watch never said the call was late"
+    when, late = told[0]
+    assert 0.3 <= when - started < 0.8
+    assert "no answer to cpu_times after 0.3 s" in late.message
+    assert caller.is_alive() and not outcome  # still waiting for the daemon
+    # Meanwhile the endpoint counts as hung: other callers fail at once.
+    with pytest.raises(EndpointHung, match="not answering"):
+        deadline.run("list", lambda: "never called")
+    release.set()
+    caller.join(2)
+    assert len(outcome) == 1 and isinstance(outcome[0], EndpointHung)  # its answer dropped
+    assert "answered after its deadline" in outcome[0].message
+    assert recovered.wait(2) and not deadline.hung
+    assert len(told) == 1

@@ -77,3 +77,65 @@ def test_a_retry_scheduled_while_asleep_runs_when_due(state_home: Path) -> None:
         assert time.monotonic() - began < 1.0
     finally:
         fleet.close()
+
+
+def test_a_probe_that_hangs_downs_its_endpoint_at_the_deadline_and_the_rest_go_on(
+        state_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The upkeep probes from its own thread (no call thread). When a probe hangs, its
+    endpoint is down at the deadline, a new upkeep thread keeps the host's other endpoint
+    confirmed, and the endpoint is back once the daemon answers; the thread left in the
+    hung call then ends."""
+    import tuivirt.session.connection as connection
+    from tuivirt.backends.libvirt.connection import LibvirtConnection, using
+    from tuivirt.config import HostConfig, demo_node_path
+
+    monkeypatch.setattr(connection, "STATS_EVERY", 0.5)
+    fine, hangs = "test:///default", f"test://{demo_node_path()}"
+    hang, release = threading.Event(), threading.Event()
+    original = LibvirtConnection.probe.__wrapped__.__wrapped__  # type: ignore[attr-defined]
+
+    def probe(self: LibvirtConnection) -> None:
+        if self.endpoint == hangs and hang.is_set():
+            release.wait(30)  # a daemon stopped with SIGSTOP: no answer, no error
+        original(self)
+
+    monkeypatch.setattr(LibvirtConnection, "probe", using(probe))
+    host = HostConfig(name="two", libvirt=(fine, hangs))
+    fleet = Fleet(Config(hosts=(host,), timeout=1.0), live=True)
+    session = fleet.session("two")
+
+    def upkeep_threads() -> int:
+        return sum(t.name == "upkeep-two" for t in threading.enumerate())
+
+    def wait_for(what: object, limit: float) -> float | None:
+        start = time.monotonic()
+        while time.monotonic() - start < limit:
+            if what():  # type: ignore[operator]
+                return time.monotonic() - start
+            time.sleep(0.02)
+        return None
+
+    fleet.start()
+    try:
+        assert wait_for(lambda: session.state.value == "connected", 10) is not None
+        hang.set()
+        hung_at = time.monotonic()
+        down = wait_for(lambda: session.endpoint_status.get(hangs, "ok") != "ok", 5)
+        # Found by the next probe (within 0.5 s of the beat), down at its 1 s deadline.
+        assert down is not None and down < 0.5 + 1.0 + 1.0, down
+        assert "no answer to probe after 1 s" in session.endpoint_status[hangs]
+        assert session.endpoint_status[fine] == "ok"
+        # The other endpoint is still probed, by the new thread, while the first one
+        # waits for the hung daemon: it stays confirmed.
+        assert upkeep_threads() == 2
+        since = time.time()
+        assert wait_for(lambda: session._heard[fine] > since, 3) is not None
+        assert time.monotonic() - hung_at < 10
+        release.set()
+        hang.clear()
+        back = wait_for(lambda: session.endpoint_status.get(hangs) == "ok", 5)
+        assert back is not None, session.endpoint_status
+        assert wait_for(lambda: upkeep_threads() == 1, 3) is not None
+    finally:
+        release.set()
+        fleet.close()

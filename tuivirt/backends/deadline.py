@@ -11,14 +11,21 @@ counts as hung and further calls fail at once instead of piling up threads.
 The threads are kept for a while once their call returns and take the next call: a
 fleet view samples a hundred hosts' daemons every few seconds, and a new thread per call
 (start, first switch, exit) was ~1 % of a core by itself.
+
+A thread that can be left behind when a call hangs (a host's upkeep thread: a new one
+takes its place) makes its calls `in_place`: on its own thread, under one watch thread
+for the whole process, which tells the caller's `on_late` when a call outlives its
+deadline. No hand-over to a call thread and back: at 100 hosts that was ~55 wake-ups a
+second, and on this kind of machine a wake-up costs more than the probe's own work.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, ParamSpec, TypeVar
 
 from tuivirt.errors import EndpointHung
@@ -30,6 +37,8 @@ _inside = threading.local()  # set on a deadline thread: nested calls run in pla
 
 #: A call thread with nothing to do ends after this long.
 IDLE_FOR = 30.0
+#: Told that a call made in place outlived its deadline (on the watch thread: be quick).
+OnLate = Callable[[EndpointHung], None]
 
 
 class _Worker:
@@ -73,6 +82,91 @@ def _work(worker: _Worker) -> None:
                 _idle.remove(worker)
                 return
         worker.wake.wait()  # taken just now: its job is on the way
+
+
+class _InPlace:
+    """A call running on its caller's thread, under the watch."""
+
+    __slots__ = ("deadline", "due", "late", "on_late", "what")
+
+    def __init__(self, deadline: Deadline, what: str, on_late: OnLate) -> None:
+        self.deadline = deadline
+        self.what = what
+        self.due = time.monotonic() + deadline.timeout
+        self.on_late = on_late
+        self.late = False
+
+
+class _Watch:
+    """One thread that tells the callers of calls made in place when one outlives its
+    deadline. It sleeps until the earliest deadline of the calls in flight, or, with none,
+    for the shortest timeout it has seen: a call then never has to wake it (its deadline
+    is after the watch's next look), so a probe costs no thread switch at all."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition(threading.Lock())
+        self._calls: set[_InPlace] = set()
+        self._thread: threading.Thread | None = None
+        self._looks_at = 0.0  # monotonic time of the watch's next look
+        self._idle_for = 60.0
+
+    def add(self, call: _InPlace) -> None:
+        with self._cond:
+            self._calls.add(call)
+            # Not below a second: a tiny timeout (a test's) must not make it spin.
+            self._idle_for = max(1.0, min(self._idle_for, call.deadline.timeout))
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, daemon=True,
+                                                name="deadline-watch")
+                self._thread.start()
+            elif call.due < self._looks_at:
+                self._cond.notify()
+
+    def done(self, call: _InPlace) -> bool:
+        """The call returned: True if it was late (its caller was told, and the
+        deadline counts it stuck until now)."""
+        with self._cond:
+            self._calls.discard(call)
+            return call.late
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                now = time.monotonic()
+                late = [call for call in self._calls if call.due <= now]
+                for call in late:
+                    self._calls.discard(call)
+                    call.late = True
+                    with call.deadline._lock:  # before its caller can return: counted once
+                        call.deadline._count_stuck()
+                if not late:
+                    self._looks_at = min((call.due for call in self._calls),
+                                         default=now + self._idle_for)
+                    self._cond.wait(max(0.0, self._looks_at - now))
+                    continue
+            for call in late:
+                deadline = call.deadline
+                with contextlib.suppress(Exception):  # a caller's bug must not end the watch
+                    call.on_late(EndpointHung(
+                        deadline.host, f"{deadline.endpoint}: no answer to {call.what} after "
+                        f"{deadline.timeout:g} s: the daemon may be hung"))
+
+
+_watch = _Watch()
+
+
+@contextlib.contextmanager
+def in_place(on_late: OnLate) -> Iterator[None]:
+    """Bounded calls made inside run on this thread, watched. One that outlives its
+    deadline is reported to `on_late` while it still runs (the endpoint then counts as
+    hung, as for any call); when it returns at last, it raises EndpointHung and its
+    outcome is dropped. Only for a thread that may be left behind in such a call."""
+    before = getattr(_inside, "on_late", None)
+    _inside.on_late = on_late
+    try:
+        yield
+    finally:
+        _inside.on_late = before
 
 
 class Pending:
@@ -127,6 +221,9 @@ class Deadline:
                 raise EndpointHung(self.host, f"{self.endpoint}: not answering for "
                                    f"{self.hung_for():.0f} s (an earlier call is still "
                                    "waiting): the daemon may be hung")
+        on_late: OnLate | None = getattr(_inside, "on_late", None)
+        if on_late is not None:
+            return self._run_in_place(what, on_late, fn, *args, **kwargs)
         pending = Pending()
         late = threading.Event()  # set when the caller gave up waiting
 
@@ -152,9 +249,7 @@ class Deadline:
             with self._lock:
                 if not pending.wait(0):  # it may have returned just now
                     late.set()
-                    self._stuck += 1
-                    if self.stuck_since is None:
-                        self.stuck_since = time.monotonic()
+                    self._count_stuck()
             if late.is_set():
                 raise EndpointHung(
                     self.host, f"{self.endpoint}: no answer to {what} after {limit:g} s: "
@@ -162,6 +257,33 @@ class Deadline:
         if pending.error is not None:
             raise pending.error
         return pending.result  # type: ignore[no-any-return]
+
+    def _run_in_place(self, what: str, on_late: OnLate, fn: Callable[..., R],
+                      *args: Any, **kwargs: Any) -> R:
+        call = _InPlace(self, what, on_late)
+        _watch.add(call)
+        _inside.active = True  # calls nested in fn run in place, unwatched
+        error: BaseException | None = None
+        result: Any = None
+        try:
+            result = fn(*args, **kwargs)
+        except BaseException as exc:
+            error = exc
+        finally:
+            _inside.active = False  # only a call thread is active for good
+        if _watch.done(call):
+            self._returned()
+            raise EndpointHung(self.host, f"{self.endpoint}: {what} answered after its "
+                               f"deadline ({self.timeout:g} s)")
+        if error is not None:
+            raise error
+        return result  # type: ignore[no-any-return]
+
+    def _count_stuck(self) -> None:
+        """One more call outlived the deadline (with self._lock held)."""
+        self._stuck += 1
+        if self.stuck_since is None:
+            self.stuck_since = time.monotonic()
 
     def _returned(self) -> None:
         with self._lock:

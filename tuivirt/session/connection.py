@@ -8,14 +8,17 @@ through the queue, so the event thread never waits on a daemon."""
 
 from __future__ import annotations
 
+import functools
 import math
 import random
 import threading
 import time
 
+from tuivirt.backends.deadline import in_place
 from tuivirt.backends.docker import DockerEndpoint
 from tuivirt.backends.libvirt import LibvirtEndpoint
 from tuivirt.errors import (
+    EndpointHung,
     HostError,
 )
 from tuivirt.model import Guest, HostState
@@ -221,9 +224,7 @@ class Connection(Endpoints, Stats, Logs):
                     continue
             backoff = 1.0
             generation = self._generation
-            upkeep = threading.Thread(target=self._upkeep, args=(generation,),
-                                      name=f"upkeep-{self.name}", daemon=True)
-            upkeep.start()
+            self._start_upkeep(generation)
             reason = self._serve(generation)
             if self._stop.is_set():
                 return
@@ -305,9 +306,22 @@ class Connection(Endpoints, Stats, Logs):
         else:
             self.inventory.upsert(guest)
 
-    def _upkeep(self, generation: int) -> None:
+    def _start_upkeep(self, generation: int) -> None:
+        """An upkeep thread for this connection. The one before it, if any, ends: it is
+        left in a call to a hung daemon, and ends when that call returns."""
+        token = object()
+        self._upkeep_token = token
+        threading.Thread(target=self._upkeep, args=(generation, token),
+                         name=f"upkeep-{self.name}", daemon=True).start()
+
+    def _upkeep(self, generation: int, token: object) -> None:
         """Periodic work off the event thread: reopen endpoints that are down (with
-        backoff), probe the others, sample CPU, relist now and then (the safety net)."""
+        backoff), probe the others, sample CPU, relist now and then (the safety net).
+
+        The probes' calls are made on this thread (`in_place`), not handed to a call
+        thread: a call that outlives its deadline downs its endpoint at the deadline,
+        and a new upkeep thread takes over while this one waits for the answer.
+        """
         every = max(STATS_EVERY, self.probe_every)
         # On the fleet's beat, in a random slot of the period: a fleet that connected at
         # once does not probe all at once, and the hosts sharing a slot probe together.
@@ -326,7 +340,8 @@ class Connection(Endpoints, Stats, Logs):
                        if spec not in self._retrying]
             self._wake.wait(min(every, max(0.0, next_probe - now), *retries))
             self._wake.clear()
-            if self._stop.is_set() or generation != self._generation:
+            if self._stop.is_set() or generation != self._generation \
+                    or token is not self._upkeep_token:
                 break
             now = time.monotonic()
             for spec, (due, _backoff) in list(self._retry.items()):
@@ -343,21 +358,40 @@ class Connection(Endpoints, Stats, Logs):
                 last_list = now
             endpoints: list[Endpoint] = [*self.libvirt, *([self.docker] if self.docker else [])]
             for endpoint in endpoints:
+                if token is not self._upkeep_token:
+                    return  # left behind in a hung call: the new thread goes on
                 try:
-                    # The probe's round trip is the host's latency (_sample_cpu times its
-                    # own call; the relisting below grows with the guests: it only
-                    # confirms).
-                    if isinstance(endpoint, LibvirtEndpoint):
-                        if not endpoint.alive():
-                            raise HostError(self.name, "the connection closed")
-                        if not self._sample_cpu(endpoint):
-                            self._probe(endpoint)
-                    elif not (isinstance(endpoint, DockerEndpoint)
-                              and self._sample_containers(endpoint)):
-                        self._probe(endpoint)  # no container runs: nothing proved it answers
-                    if relist:
-                        self.inventory.replace_endpoint(self.name, endpoint.endpoint,
-                                                        endpoint.list_guests())
-                        self._answered(endpoint.endpoint)
+                    with in_place(functools.partial(self._probe_late, generation, token,
+                                                    endpoint)):
+                        self._upkeep_endpoint(endpoint, relist)
                 except HostError as exc:
-                    self._events.put(EndpointLost(generation, endpoint, exc.message))
+                    if token is self._upkeep_token:  # a late call was reported at its deadline
+                        self._events.put(EndpointLost(generation, endpoint, exc.message))
+
+    def _upkeep_endpoint(self, endpoint: Endpoint, relist: bool) -> None:
+        """Probe one endpoint (sampling CPU where that proves it answers too), and relist
+        it when due. The probe's round trip is the host's latency (_sample_cpu times its
+        own call; the relisting grows with the guests: it only confirms)."""
+        if isinstance(endpoint, LibvirtEndpoint):
+            if not endpoint.alive():
+                raise HostError(self.name, "the connection closed")
+            if not self._sample_cpu(endpoint):
+                self._probe(endpoint)
+        elif not (isinstance(endpoint, DockerEndpoint)
+                  and self._sample_containers(endpoint)):
+            self._probe(endpoint)  # no container runs: nothing proved it answers
+        if relist:
+            self.inventory.replace_endpoint(self.name, endpoint.endpoint,
+                                            endpoint.list_guests())
+            self._answered(endpoint.endpoint)
+
+    def _probe_late(self, generation: int, token: object, endpoint: Endpoint,
+                    late: EndpointHung) -> None:
+        """An upkeep call outlived its deadline (the watch thread says so, at once): the
+        endpoint is down now, and a new upkeep thread goes on with the other endpoints
+        and the retries while that one waits for the answer."""
+        if token is not self._upkeep_token:
+            return
+        self._events.put(EndpointLost(generation, endpoint, late.message))
+        if generation == self._generation and not self._stop.is_set():
+            self._start_upkeep(generation)
