@@ -178,6 +178,29 @@ async def test_sampled_figures_piled_up_in_a_big_fleet_do_not_make_a_users_chang
         assert max(waited) < (NEWS_EVERY + STORM_EVERY) / 2, waited
 
 
+async def test_an_action_that_leaves_no_news_does_not_hold_back_the_next_change(
+        state_home: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An action's end takes what waits (`news_now`). When nothing waits, that is no
+    batch: a change a moment later still shows at once, not an interval later."""
+    app = one_host_app()
+    inventory = app.fleet.inventory
+    when: list[float] = []
+    taken = messages_taken(monkeypatch, when)
+    async with app.run_test(size=(120, 30)) as pilot:
+        table = app.main.table
+        await guests_shown(pilot, app, [vm(f"g{i}") for i in range(4)])
+        taken.clear()
+        when.clear()
+        app.news_now()  # e.g. a shutdown the daemon refused: nothing changed
+        await asyncio.sleep(0.01)
+        began = time.monotonic()
+        inventory.upsert(vm("g1", GuestState.PAUSED))
+        assert await until(pilot, lambda: table.guests[vm("g1").key].state
+                           == GuestState.PAUSED, 2)
+        assert len(taken) == 1
+        assert when[0] - began < NEWS_EVERY / 2, when[0] - began  # was ~0.09 s
+
+
 async def test_sampled_figures_wait_for_one_batch_a_second_but_never_overtake_news(
         state_home: object, monkeypatch: pytest.MonkeyPatch) -> None:
     """A 100-host fleet samples ~7 guests' CPU % a second: each was a repaint. Figures

@@ -141,6 +141,10 @@ class FleetNews:
             return  # an earlier timer, overtaken by a later plan (nothing is lost)
         self._news_due_at = None
         with self._news_lock:
+            if not self._news:
+                # Nothing waits (an action's news_now, a timer after it): no batch. It
+                # must not end a storm, nor hold the next change back an interval.
+                return
             diffs, self._news = self._news, []
             urgent, self._news_urgent = self._news_urgent, False
             # Held back: its first news came within the interval after the last batch.
@@ -149,10 +153,8 @@ class FleetNews:
         storm = held and sum(not d.measured for d in diffs) >= STORM_NEWS
         self._news_storm = self._news_storm + 1 if storm else 0
         self._news_taken = now
-        if diffs:
-            app: App[int] = self  # type: ignore[assignment]
-            app.post_message(InventoryChanged(diffs[0] if len(diffs) == 1
-                                              else merged(diffs)))
+        app: App[int] = self  # type: ignore[assignment]
+        app.post_message(InventoryChanged(diffs[0] if len(diffs) == 1 else merged(diffs)))
 
     def news_now(self) -> None:
         """Take what waits now, whatever the interval (posted, so it keeps its place
