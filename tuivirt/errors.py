@@ -77,6 +77,11 @@ class EndpointHung(HostError):
         self.pending = pending
 
 
+class AnsweredLate(EndpointHung):
+    """A call made in place (backends.deadline.in_place) returned after its deadline: its
+    caller was told at the deadline, and this answer is dropped."""
+
+
 class GuestError(TuivirtError):
     """The daemon said no: carries the host, the guest and the daemon's own message."""
 

@@ -9,7 +9,7 @@ import pytest
 
 from tuivirt.backends import deadline as deadline_module
 from tuivirt.backends.deadline import Deadline, Pending
-from tuivirt.errors import EndpointHung, HostError
+from tuivirt.errors import AnsweredLate, EndpointHung, HostError
 
 
 def test_a_call_that_answers_in_time_returns_its_result_or_raises_its_error() -> None:
@@ -169,7 +169,7 @@ def test_a_call_in_place_that_hangs_is_told_at_its_deadline_and_dropped_when_it_
         time.sleep(0.01)
     assert told, "the watch never said the call was late"
     when, late = told[0]
-    assert 0.3 <= when - started < 0.8
+    assert 0.3 <= when - started < 1.5  # at the deadline (a loaded machine: later)
     assert "no answer to cpu_times after 0.3 s" in late.message
     assert caller.is_alive() and not outcome  # still waiting for the daemon
     # Meanwhile the endpoint counts as hung: other callers fail at once.
@@ -177,7 +177,7 @@ def test_a_call_in_place_that_hangs_is_told_at_its_deadline_and_dropped_when_it_
         deadline.run("list", lambda: "never called")
     release.set()
     caller.join(2)
-    assert len(outcome) == 1 and isinstance(outcome[0], EndpointHung)  # its answer dropped
+    assert len(outcome) == 1 and isinstance(outcome[0], AnsweredLate)  # its answer dropped
     assert "answered after its deadline" in outcome[0].message
     assert recovered.wait(2) and not deadline.hung
     assert len(told) == 1

@@ -28,7 +28,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any, ParamSpec, TypeVar
 
-from tuivirt.errors import EndpointHung
+from tuivirt.errors import AnsweredLate, EndpointHung
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -112,15 +112,16 @@ class _Watch:
 
     def add(self, call: _InPlace) -> None:
         with self._cond:
+            if self._thread is None:
+                thread = threading.Thread(target=self._run, daemon=True,
+                                          name="deadline-watch")
+                thread.start()  # it waits for the lock: it looks at this call first
+                self._thread = thread
+            elif call.due < self._looks_at:
+                self._cond.notify()
             self._calls.add(call)
             # Not below a second: a tiny timeout (a test's) must not make it spin.
             self._idle_for = max(1.0, min(self._idle_for, call.deadline.timeout))
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, daemon=True,
-                                                name="deadline-watch")
-                self._thread.start()
-            elif call.due < self._looks_at:
-                self._cond.notify()
 
     def done(self, call: _InPlace) -> bool:
         """The call returned: True if it was late (its caller was told, and the
@@ -159,7 +160,7 @@ _watch = _Watch()
 def in_place(on_late: OnLate) -> Iterator[None]:
     """Bounded calls made inside run on this thread, watched. One that outlives its
     deadline is reported to `on_late` while it still runs (the endpoint then counts as
-    hung, as for any call); when it returns at last, it raises EndpointHung and its
+    hung, as for any call); when it returns at last, it raises AnsweredLate and its
     outcome is dropped. Only for a thread that may be left behind in such a call."""
     before = getattr(_inside, "on_late", None)
     _inside.on_late = on_late
@@ -261,11 +262,11 @@ class Deadline:
     def _run_in_place(self, what: str, on_late: OnLate, fn: Callable[..., R],
                       *args: Any, **kwargs: Any) -> R:
         call = _InPlace(self, what, on_late)
-        _watch.add(call)
-        _inside.active = True  # calls nested in fn run in place, unwatched
         error: BaseException | None = None
         result: Any = None
+        _watch.add(call)
         try:
+            _inside.active = True  # calls nested in fn run in place, unwatched
             result = fn(*args, **kwargs)
         except BaseException as exc:
             error = exc
@@ -273,7 +274,7 @@ class Deadline:
             _inside.active = False  # only a call thread is active for good
         if _watch.done(call):
             self._returned()
-            raise EndpointHung(self.host, f"{self.endpoint}: {what} answered after its "
+            raise AnsweredLate(self.host, f"{self.endpoint}: {what} answered after its "
                                f"deadline ({self.timeout:g} s)")
         if error is not None:
             raise error

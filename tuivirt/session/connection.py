@@ -18,6 +18,7 @@ from tuivirt.backends.deadline import in_place
 from tuivirt.backends.docker import DockerEndpoint
 from tuivirt.backends.libvirt import LibvirtEndpoint
 from tuivirt.errors import (
+    AnsweredLate,
     EndpointHung,
     HostError,
 )
@@ -306,15 +307,23 @@ class Connection(Endpoints, Stats, Logs):
         else:
             self.inventory.upsert(guest)
 
-    def _start_upkeep(self, generation: int) -> None:
-        """An upkeep thread for this connection. The one before it, if any, ends: it is
-        left in a call to a hung daemon, and ends when that call returns."""
-        token = object()
-        self._upkeep_token = token
-        threading.Thread(target=self._upkeep, args=(generation, token),
-                         name=f"upkeep-{self.name}", daemon=True).start()
+    def _start_upkeep(self, generation: int, replacing: object | None = None) -> bool:
+        """An upkeep thread for this connection; the one before it ends. `replacing`: the
+        token of one left in a call to a hung daemon, replaced only if it is still the
+        upkeep of the current connection (a reconnect may have made a new one since).
+        False when it was not."""
+        with self._upkeep_lock:
+            if replacing is not None and (replacing is not self._upkeep_token
+                                          or generation != self._generation
+                                          or self._stop.is_set()):
+                return False
+            token = object()
+            self._upkeep_token = token
+            threading.Thread(target=self._upkeep, args=(generation, token, replacing is None),
+                             name=f"upkeep-{self.name}", daemon=True).start()
+        return True
 
-    def _upkeep(self, generation: int, token: object) -> None:
+    def _upkeep(self, generation: int, token: object, first: bool = True) -> None:
         """Periodic work off the event thread: reopen endpoints that are down (with
         backoff), probe the others, sample CPU, relist now and then (the safety net).
 
@@ -329,8 +338,11 @@ class Connection(Endpoints, Stats, Logs):
         slots = max(1, round(every / PROBE_BEAT))
         next_probe = on_beat(now) + PROBE_BEAT * random.randrange(slots)
         last_list = now - random.uniform(0, every)
-        self._cpu_samples.clear()
+        if first:  # a replacement keeps the samples: the next CPU % needs the last
+            self._cpu_samples.clear()
         while True:
+            if token is not self._upkeep_token:
+                return  # replaced
             # Asleep until the next work is due (a probe, a retry), not on a fixed tick:
             # a fleet of 100 idle hosts woke 400 times a second. A retry scheduled by
             # the event thread, a stop or a reconnect wakes it early. The probe's wake
@@ -364,9 +376,10 @@ class Connection(Endpoints, Stats, Logs):
                     with in_place(functools.partial(self._probe_late, generation, token,
                                                     endpoint)):
                         self._upkeep_endpoint(endpoint, relist)
+                except AnsweredLate:
+                    return  # told at its deadline (_probe_late): the new thread goes on
                 except HostError as exc:
-                    if token is self._upkeep_token:  # a late call was reported at its deadline
-                        self._events.put(EndpointLost(generation, endpoint, exc.message))
+                    self._events.put(EndpointLost(generation, endpoint, exc.message))
 
     def _upkeep_endpoint(self, endpoint: Endpoint, relist: bool) -> None:
         """Probe one endpoint (sampling CPU where that proves it answers too), and relist
@@ -387,11 +400,8 @@ class Connection(Endpoints, Stats, Logs):
 
     def _probe_late(self, generation: int, token: object, endpoint: Endpoint,
                     late: EndpointHung) -> None:
-        """An upkeep call outlived its deadline (the watch thread says so, at once): the
-        endpoint is down now, and a new upkeep thread goes on with the other endpoints
-        and the retries while that one waits for the answer."""
-        if token is not self._upkeep_token:
-            return
-        self._events.put(EndpointLost(generation, endpoint, late.message))
-        if generation == self._generation and not self._stop.is_set():
-            self._start_upkeep(generation)
+        """An upkeep call outlived its deadline (the watch thread says so, at once): a new
+        upkeep thread goes on with the other endpoints and the retries while that one
+        waits for the answer, and the endpoint is down now."""
+        if self._start_upkeep(generation, replacing=token):
+            self._events.put(EndpointLost(generation, endpoint, late.message))

@@ -108,6 +108,7 @@ class SessionCore:
         self._generation = 0  # bumps on every (re)connect; stale callbacks are ignored
         #: the upkeep thread at work; one left in a call to a hung daemon ends on its return
         self._upkeep_token = object()
+        self._upkeep_lock = threading.Lock()  # who is the upkeep: decided under it
         #: what the new-VM form offers (creation.Offer), kept for a while; dropped when this
         #: session changes a pool or a network (their lists are in it)
         self._vm_offer_cache: tuple[tuple[int, int], Any] | None = None
