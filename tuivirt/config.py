@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import fnmatch
-import ipaddress
 import math
 import os
 import re
@@ -12,9 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, cast
 
-from tuivirt.errors import ConfigError, unknown_host
+from tuivirt.errors import ConfigError, SourceError, unknown_host
 from tuivirt.registries import RegistryConfig, parse_registries
-from tuivirt.sources import SourceError
 
 HOST_KEYS = {
     "name", "libvirt", "docker", "ssh", "ssh_identity", "ssh_known_hosts",
@@ -167,6 +165,7 @@ def timeout_problem(value: object) -> str | None:
 
 def _host_problem(host: str) -> str | None:
     """Why `host` (as written in a URI's authority) is not a host name or address."""
+    import ipaddress  # ~1 ms, and only for hosts named by address
     if host.startswith("["):
         try:
             ipaddress.IPv6Address(host[1:-1])

@@ -20,15 +20,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from tuivirt.errors import SourceError
+
 #: ansible-inventory starts a whole Ansible (~1 s); a dynamic plugin may call an API.
 ANSIBLE_TIMEOUT = 60.0
 #: Groups every Ansible host is in: not tags.
 _IMPLICIT_GROUPS = {"all", "ungrouped"}
 _RANGE_RE = re.compile(r"\[(\d+):(\d+)\]")
-
-
-class SourceError(Exception):
-    """A source that cannot be read; `str()` is the whole message."""
 
 
 @dataclass(frozen=True, slots=True)

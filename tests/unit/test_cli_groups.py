@@ -78,3 +78,15 @@ def test_build_keeps_dockers_tag_and_other_commands_take_host_tags() -> None:
     assert listing.host_tags == ["rack2", "prod"]
     nested = build_parser().parse_args(["volume", "delete", "h/p/v", "--tag", "rack2"])
     assert nested.host_tags == ["rack2"]
+
+
+def test_a_config_without_host_sources_loads_none_of_their_readers() -> None:
+    """The ssh_config and Ansible readers (subprocess, shutil, shlex: ~6 ms) are loaded
+    by a config that has `[[hosts_from]]`, not by every command's start."""
+    code = ("import sys; from tuivirt.config import parse_config; "
+            "parse_config('[[host]]\\nname = \"a\"\\nlibvirt = [\"qemu:///system\"]\\n', "
+            "'c.toml'); print(sorted(m for m in ('tuivirt.sources', 'subprocess', "
+            "'shutil', 'shlex', 'ipaddress') if m in sys.modules))")
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True).stdout
+    assert loaded.strip() == "[]", loaded
