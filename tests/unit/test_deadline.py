@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 
@@ -181,3 +182,33 @@ def test_a_call_in_place_that_hangs_is_told_at_its_deadline_and_dropped_when_it_
     assert "answered after its deadline" in outcome[0].message
     assert recovered.wait(2) and not deadline.hung
     assert len(told) == 1
+
+
+def test_a_late_call_answering_while_its_caller_is_told_recovers_only_after(
+        watch: CountingCondition) -> None:
+    """The daemon answers just as the watch tells the caller "hung": the caller must
+    hear "hung" before "recovered" (a recovery first finds nothing down to retry)."""
+    heard: list[str] = []
+    recovered = threading.Event()
+
+    def on_recovered() -> None:
+        heard.append("recovered")
+        recovered.set()
+
+    deadline = Deadline("h", "qemu:///system", timeout=0.2, on_recovered=on_recovered)
+    release = threading.Event()
+
+    def on_late(_exc: EndpointHung) -> None:
+        release.set()  # the answer comes now, while the caller is being told
+        time.sleep(0.2)
+        heard.append("hung")
+
+    def upkeep() -> None:
+        with deadline_module.in_place(on_late), contextlib.suppress(AnsweredLate):
+            deadline.run("probe", release.wait, 10)
+
+    caller = threading.Thread(target=upkeep)
+    caller.start()
+    assert recovered.wait(3)
+    caller.join(2)
+    assert heard == ["hung", "recovered"]

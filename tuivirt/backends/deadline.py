@@ -39,6 +39,8 @@ _inside = threading.local()  # set on a deadline thread: nested calls run in pla
 IDLE_FOR = 30.0
 #: Told that a call made in place outlived its deadline (on the watch thread: be quick).
 OnLate = Callable[[EndpointHung], None]
+#: The most a late call, returning, waits for its caller to have been told it was late.
+LATE_TOLD_WAIT = 5.0
 
 
 class _Worker:
@@ -94,7 +96,9 @@ class _InPlace:
         self.what = what
         self.due = time.monotonic() + deadline.timeout
         self.on_late = on_late
-        self.late = False
+        #: set by the watch when the deadline passed; the event is set once on_late
+        #: has been told (its news goes before the recovery's)
+        self.late: threading.Event | None = None
 
 
 class _Watch:
@@ -123,9 +127,9 @@ class _Watch:
             # Not below a second: a tiny timeout (a test's) must not make it spin.
             self._idle_for = max(1.0, min(self._idle_for, call.deadline.timeout))
 
-    def done(self, call: _InPlace) -> bool:
-        """The call returned: True if it was late (its caller was told, and the
-        deadline counts it stuck until now)."""
+    def done(self, call: _InPlace) -> threading.Event | None:
+        """The call returned: None if in time; if late, what is set once its caller has
+        been told (the deadline counts it stuck until it returns)."""
         with self._cond:
             self._calls.discard(call)
             return call.late
@@ -137,7 +141,7 @@ class _Watch:
                 late = [call for call in self._calls if call.due <= now]
                 for call in late:
                     self._calls.discard(call)
-                    call.late = True
+                    call.late = threading.Event()
                     with call.deadline._lock:  # before its caller can return: counted once
                         call.deadline._count_stuck()
                 if not late:
@@ -151,6 +155,8 @@ class _Watch:
                     call.on_late(EndpointHung(
                         deadline.host, f"{deadline.endpoint}: no answer to {call.what} after "
                         f"{deadline.timeout:g} s: the daemon may be hung"))
+                assert call.late is not None
+                call.late.set()
 
 
 _watch = _Watch()
@@ -272,7 +278,11 @@ class Deadline:
             error = exc
         finally:
             _inside.active = False  # only a call thread is active for good
-        if _watch.done(call):
+        late = _watch.done(call)
+        if late is not None:
+            # Its caller hears "hung" before "recovered": a recovery said first would
+            # find nothing down, and the retry would wait for its backoff.
+            late.wait(LATE_TOLD_WAIT)
             self._returned()
             raise AnsweredLate(self.host, f"{self.endpoint}: {what} answered after its "
                                f"deadline ({self.timeout:g} s)")
