@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from tuivirt.config import Config, demo_host
-from tuivirt.session import Fleet
+from tuivirt.session import Fleet, HostSession
 
 
 class CountingClock:
@@ -29,6 +30,21 @@ class CountingClock:
         return getattr(time, name)
 
 
+def wait_for(what: Callable[[], object], limit: float) -> float | None:
+    """Seconds until what() held, or None if it did not within `limit`."""
+    start = time.monotonic()
+    while time.monotonic() - start < limit:
+        if what():
+            return time.monotonic() - start
+        time.sleep(0.02)
+    return None
+
+
+def connected(session: HostSession) -> bool:
+    """Whether the live session connected within 10 s (waiting until it has)."""
+    return wait_for(lambda: session.state.value == "connected", 10) is not None
+
+
 def test_an_idle_session_wakes_for_its_probes_not_four_times_a_second(
         state_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import tuivirt.session.connection as connection
@@ -39,10 +55,7 @@ def test_an_idle_session_wakes_for_its_probes_not_four_times_a_second(
     session = fleet.session("demo")
     fleet.start()
     try:
-        deadline = time.monotonic() + 10
-        while session.state.value != "connected" and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert session.state.value == "connected"
+        assert connected(session)
         time.sleep(0.5)
         before = clock.reads
         time.sleep(3.0)  # less than a probe period: nothing is due
@@ -56,9 +69,7 @@ def test_a_retry_scheduled_while_asleep_runs_when_due(state_home: Path) -> None:
     session = fleet.session("demo")
     fleet.start()
     try:
-        deadline = time.monotonic() + 10
-        while session.state.value != "connected" and time.monotonic() < deadline:
-            time.sleep(0.05)
+        connected(session)
         time.sleep(0.5)  # the upkeep thread is asleep now, its next probe 5 s away
         spec = session.host.libvirt[0]
         reopened = threading.Event()
@@ -107,17 +118,9 @@ def test_a_probe_that_hangs_downs_its_endpoint_at_the_deadline_and_the_rest_go_o
     def upkeep_threads() -> int:
         return sum(t.name == "upkeep-two" for t in threading.enumerate())
 
-    def wait_for(what: object, limit: float) -> float | None:
-        start = time.monotonic()
-        while time.monotonic() - start < limit:
-            if what():  # type: ignore[operator]
-                return time.monotonic() - start
-            time.sleep(0.02)
-        return None
-
     fleet.start()
     try:
-        assert wait_for(lambda: session.state.value == "connected", 10) is not None
+        assert connected(session)
         hang.set()
         hung_at = time.monotonic()
         down = wait_for(lambda: session.endpoint_status.get(hangs, "ok") != "ok", 5)
@@ -153,9 +156,7 @@ def test_a_late_probe_of_an_earlier_connection_leaves_the_new_upkeep_alone(
     session = fleet.session("demo")
     fleet.start()
     try:
-        deadline = time.monotonic() + 10
-        while session.state.value != "connected" and time.monotonic() < deadline:
-            time.sleep(0.05)
+        assert connected(session)
         old_generation, old_token = session._generation, session._upkeep_token
         endpoint = session.libvirt[0]
         with session._lock:  # what a reconnect does, then its new upkeep
